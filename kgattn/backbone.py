@@ -42,13 +42,20 @@ def resolve_backbone(name_or_path: str | Path | None = None) -> str:
 def load_backbone(name_or_path: str | Path | None = None):
     """Load ``(model, tokenizer)`` with transformers' Auto classes; errors become BackboneError."""
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     resolved = resolve_backbone(name_or_path)
+    # The per-tensor "Loading weights" bar is noise in pipelines that load several models.
+    bar_was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
     try:
         tokenizer = AutoTokenizer.from_pretrained(resolved)
         model = AutoModel.from_pretrained(resolved)
     except OSError as exc:
         raise BackboneError(f"cannot load backbone {name_or_path!r} ({resolved}): {exc}") from exc
+    finally:
+        if bar_was_on:
+            hf_logging.enable_progress_bar()
     return model, tokenizer
 
 

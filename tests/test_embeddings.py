@@ -1,0 +1,89 @@
+"""Backbone resolution, the text encoder and the node-embedding cache."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from kgattn.backbone import backbone_fingerprint, resolve_backbone
+from kgattn.embeddings import NodeEmbeddings, TextEncoder, node_text
+from kgattn.errors import BackboneError
+
+
+class _ToyGraph:
+    """The three lookups NodeEmbeddings needs, without building a real store."""
+
+    fingerprint = "toy-graph-1"
+    num_nodes = 5
+
+    def label(self, i):
+        return ["dog", "cat", "bank", "river", "money"][i]
+
+    def description(self, i):
+        return "a domestic animal" if i == 0 else ""
+
+
+def test_resolve_minilm_alias_is_a_local_directory(minilm_path):
+    assert resolve_backbone(None) == minilm_path
+    assert resolve_backbone("sentence-transformers/all-MiniLM-L6-v2") == minilm_path
+
+
+def test_missing_local_backbone_path_is_a_clear_error(tmp_path):
+    with pytest.raises(BackboneError, match="does not exist"):
+        resolve_backbone(str(tmp_path / "nope" / "model"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BackboneError, match="config.json"):
+        resolve_backbone(str(tmp_path / "empty"))
+
+
+def test_backbone_fingerprint_distinguishes_backbones(tiny_backbone, minilm_path):
+    assert backbone_fingerprint(tiny_backbone) != backbone_fingerprint(minilm_path)
+    assert backbone_fingerprint(tiny_backbone) == backbone_fingerprint(tiny_backbone)
+
+
+def test_text_encoder_rows_are_unit_norm_and_order_independent(tiny_backbone):
+    enc = TextEncoder(tiny_backbone)
+    texts = ["a", "a much longer sentence about rivers and banks", "money"]
+    out = enc.encode(texts)
+    assert out.shape == (3, 32) and out.dtype == torch.float32
+    torch.testing.assert_close(out.norm(dim=1), torch.ones(3))
+    # Length sorting inside encode must not permute rows.
+    again = enc.encode(texts[::-1])
+    torch.testing.assert_close(again, out.flip(0), atol=1e-5, rtol=1e-5)
+    assert enc.encode([]).shape == (0, 32)
+
+
+def test_node_text_drops_separator_without_description():
+    kg = _ToyGraph()
+    assert node_text(kg, 0) == "dog: a domestic animal"
+    assert node_text(kg, 1) == "cat"
+
+
+def test_node_embeddings_compute_once_and_persist(tiny_backbone, tmp_path, monkeypatch):
+    kg = _ToyGraph()
+    enc = TextEncoder(tiny_backbone)
+    calls = []
+    original = enc.encode
+    monkeypatch.setattr(enc, "encode", lambda texts: calls.append(list(texts)) or original(texts))
+    cache = NodeEmbeddings(kg, enc, directory=tmp_path / "emb")
+    rows = cache(torch.tensor([2, 0, 2]))
+    assert rows.shape == (3, 32)
+    torch.testing.assert_close(rows[0], rows[2])
+    torch.testing.assert_close(rows[1], original(["dog: a domestic animal"])[0], atol=1e-5, rtol=1e-5)
+    assert calls == [["dog: a domestic animal", "bank"]]  # each missing node encoded once
+    cache([0, 2])
+    assert len(calls) == 1  # nothing recomputed
+    assert cache.num_cached() == 2
+    # A fresh object over the same folder reads the rows back from disk.
+    reopened = NodeEmbeddings(kg, enc, directory=tmp_path / "emb")
+    torch.testing.assert_close(reopened([2, 0]), rows[:2])
+    assert reopened.num_cached() == 2
+    assert np.load(tmp_path / "emb" / "done.npy").sum() == 2
+
+
+def test_node_embeddings_key_depends_on_graph_encoder_and_template(tiny_backbone, minilm_path):
+    kg = _ToyGraph()
+    a = NodeEmbeddings(kg, TextEncoder(tiny_backbone)).key
+    assert a == NodeEmbeddings(kg, TextEncoder(tiny_backbone)).key
+    assert a != NodeEmbeddings(kg, TextEncoder(minilm_path)).key
+    assert a != NodeEmbeddings(kg, TextEncoder(tiny_backbone), template="{label}").key
