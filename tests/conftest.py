@@ -7,6 +7,15 @@ from pathlib import Path
 
 import pytest
 
+# Unit tests use tiny models: one thread beats two contended ones on a 2-core CI machine.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+try:
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+except ImportError:  # pragma: no cover - torch is a requirement
+    pass
+
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):

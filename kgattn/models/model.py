@@ -1,0 +1,410 @@
+"""The KG-augmented classifier: backbone + GNN + gated cross-attention fusion + task heads."""
+from __future__ import annotations
+
+import shutil
+import warnings
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from kgattn.backbone import resolve_backbone
+from kgattn.errors import BackboneError, ConfigError, LabelError
+from kgattn.models.config import KGAugmentedConfig
+from kgattn.models.fusion import GatedCrossAttention, ModalityInteraction
+from kgattn.models.gnn import GraphEncoder
+from kgattn.models.heads import GraphAttentionPooling, TaskHeads
+from kgattn.models.inputs import GraphBatch
+from kgattn.models.losses import LinkPredictionLoss, LossWeighting, alignment_loss
+from kgattn.models.node_encoder import NodeEncoder, RelationEmbedding
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+#: Files that make a Hugging Face tokenizer loadable from a directory.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
+                   "vocab.json", "merges.txt", "added_tokens.json", "spiece.model", "sentencepiece.bpe.model")
+#: Where common Hugging Face encoders keep their list of transformer layers.
+LAYER_PATHS = ("encoder.layer", "encoder.layers", "transformer.layer", "layers", "layer")
+
+
+@dataclass(frozen=True)
+class KGOutput:
+    """What :meth:`KGAugmentedModel.forward` returns.
+
+    Shapes (B examples, T tokens, N padded nodes, H backbone hidden size, d GNN size):
+        logits:            {task: float [B, C_task]}
+        loss:              scalar weighted total, or None when no labels were given.
+        losses:            {term: scalar} every term, unweighted ("task:<name>", "link", "align");
+                           a term is absent when the batch has no target for it (no labelled
+                           example of that task, no edge, no mention token).
+        attentions:        one [B, heads, T, 1+N] per fusion layer (key 0 = the learned null node).
+        gates:             {backbone layer index: tanh(g)} of each fusion block (0-dim tensors).
+        node_states:       [B, N, d] node states after the GNN (and GreaseLM updates), or None
+                           when no graph was used.
+        pooled_graph:      [B, d] the [CLS]-queried attention pool over null node + nodes.
+        pool_weights:      [B, 1+N] the pooling weights (key 0 = null node).
+        last_hidden_state: [B, T, H] the backbone's final hidden states (fusion included).
+        fusion_layers:     backbone layer indices carrying a fusion block, in order.
+    """
+
+    logits: dict[str, torch.Tensor]
+    loss: torch.Tensor | None
+    losses: dict[str, torch.Tensor]
+    attentions: list[torch.Tensor]
+    gates: dict[int, torch.Tensor]
+    node_states: torch.Tensor | None
+    pooled_graph: torch.Tensor
+    pool_weights: torch.Tensor
+    last_hidden_state: torch.Tensor
+    fusion_layers: tuple[int, ...] = ()
+
+
+@dataclass
+class _FusionState:
+    """Per-forward scratch the layer hooks read and write (GreaseLM updates ``nodes``)."""
+
+    nodes: torch.Tensor
+    node_mask: torch.Tensor
+    attentions: list[torch.Tensor] = field(default_factory=list)
+    gates: dict[int, torch.Tensor] = field(default_factory=dict)
+
+
+def find_layers(backbone: nn.Module) -> nn.ModuleList:
+    """The backbone's list of transformer layers (``encoder.layer`` for BERT-like models)."""
+    for path in LAYER_PATHS:
+        obj = backbone
+        for part in path.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                break
+        if isinstance(obj, nn.ModuleList) and len(obj) > 0:
+            return obj
+    raise BackboneError(f"cannot find the transformer layers of {type(backbone).__name__} "
+                        f"(looked for {', '.join(LAYER_PATHS)})")
+
+
+def build_backbone(config: KGAugmentedConfig, load_weights: bool = True) -> nn.Module:
+    """The Hugging Face encoder: pretrained weights, or only the architecture from ``backbone_config``."""
+    from transformers import AutoConfig, AutoModel
+
+    kwargs = {"attn_implementation": config.attn_implementation} if config.attn_implementation else {}
+    try:
+        if load_weights:
+            model = AutoModel.from_pretrained(resolve_backbone(config.backbone), **kwargs)
+        else:
+            if config.backbone_config is not None:
+                bconf = AutoConfig.for_model(**config.backbone_config)
+            else:
+                bconf = AutoConfig.from_pretrained(resolve_backbone(config.backbone))
+            model = AutoModel.from_config(bconf, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise BackboneError(f"cannot load backbone {config.backbone!r}: {exc}") from exc
+    # The pooler's output is never used ([CLS] feeds the heads directly); dropping it keeps every
+    # parameter in the loss graph, which DDP requires without find_unused_parameters.
+    if isinstance(getattr(model, "pooler", None), nn.Module):
+        model.pooler = None
+    return model
+
+
+class KGAugmentedModel(nn.Module):
+    r"""A Hugging Face encoder whose tokens attend over the nodes of each example's subgraph.
+
+    Pipeline per batch:
+
+    1. node states :math:`x = \mathrm{NodeEncoder}(f, \mathrm{hop}, \mathrm{seed})` [B, N, d],
+       refined by a relational GNN over the batch's (flattened) edges;
+    2. the backbone runs unchanged except that after each layer in ``fusion_layers`` a forward
+       hook applies :class:`GatedCrossAttention` (tokens -> null node + own nodes), and in
+       ``fusion="greaselm"`` mode a :class:`ModalityInteraction` between [CLS] and the nodes;
+    3. each task head classifies :math:`[h_{\mathrm{CLS}}; \mathrm{pool}(n \mid h_{\mathrm{CLS}})]`.
+
+    All gates start at 0, so the untrained model's hidden states equal the plain backbone's.
+    With ``use_graph=False`` (or ``graph=None``) the same architecture runs with only the null
+    node: the no-graph baseline. No text and no files are touched except in save/load.
+    """
+
+    def __init__(self, config: KGAugmentedConfig, load_backbone_weights: bool = True):
+        super().__init__()
+        self.backbone = build_backbone(config, load_weights=load_backbone_weights)
+        bconf = self.backbone.config
+        self.config = config.replace(backbone_config=bconf.to_dict())
+        hidden, d = int(bconf.hidden_size), config.gnn_dim
+        layers = find_layers(self.backbone)
+        self.fusion_layers: list[int] = config.resolve_fusion_layers(len(layers))
+        if hidden % config.fusion_heads:
+            raise ConfigError(f"model config key 'fusion_heads': backbone hidden size {hidden} is not "
+                              f"divisible by fusion_heads={config.fusion_heads}")
+
+        if config.use_graph:
+            self.node_encoder = NodeEncoder(config.node_feature_dim, d, config.max_hops, config.dropout)
+            self.relations = RelationEmbedding(config.num_relations, d, inverse=config.add_inverse_edges)
+            self.gnn = GraphEncoder(config.gnn, d, config.gnn_layers, self.relations.num_total,
+                                    num_bases=config.num_bases, heads=config.gnn_heads, dropout=config.dropout)
+            self.link_loss = (LinkPredictionLoss(config.link_prediction, config.num_negatives, config.transe_margin)
+                              if config.link_prediction else None)
+        else:
+            self.node_encoder = self.relations = self.gnn = self.link_loss = None
+        self.fusion = nn.ModuleList(
+            GatedCrossAttention(hidden, d, config.fusion_heads, config.attention, config.dropout)
+            for _ in self.fusion_layers)
+        self.interaction = (nn.ModuleList(ModalityInteraction(hidden, d, config.dropout) for _ in self.fusion_layers)
+                            if config.fusion == "greaselm" else None)
+        self.pool = GraphAttentionPooling(hidden, d)
+        self.heads = TaskHeads(hidden + d, config.tasks, config.dropout)
+        terms = config.loss_terms()
+        self.loss_weighting = LossWeighting(terms, config.loss_weighting, {t: config.loss_weight(t) for t in terms})
+
+        self._state: _FusionState | None = None
+        self._warned_graph_ignored = False
+        # A partial of a bound method (not a closure) so copy.deepcopy re-targets the hook.
+        for pos, i in enumerate(self.fusion_layers):
+            layers[i].register_forward_hook(partial(self._fusion_hook, pos))
+
+    # ------------------------------------------------------------------ parameters
+    def backbone_parameters(self) -> list[nn.Parameter]:
+        """Parameters of the pretrained encoder (for their own, usually lower, learning rate)."""
+        return list(self.backbone.parameters())
+
+    def new_parameters(self) -> list[nn.Parameter]:
+        """Every parameter that is not the backbone's: GNN, fusion, heads, loss weights."""
+        backbone = {id(p) for p in self.backbone.parameters()}
+        return [p for p in self.parameters() if id(p) not in backbone]
+
+    def reset_parameters(self) -> None:
+        """Re-initialise every new module (gates back to 0); the backbone keeps its weights."""
+        # Each kgattn module resets its own sub-layers; none of them lives inside the backbone.
+        for module in self.modules():
+            if module is not self and type(module).__module__.startswith("kgattn.models.") \
+                    and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.backbone.config.hidden_size)
+
+    # ------------------------------------------------------------------ forward
+    def encode_graph(self, graph: GraphBatch, hold_out_edges: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """Node states after the GNN, [B, N, d] (zero at padding), and the link-prediction targets.
+
+        With ``hold_out_edges`` a random ``link_edge_fraction`` of the edges is removed from
+        message passing and returned as the targets (they are predicted from a graph that does
+        not contain them, as in DRAGON); otherwise every edge is kept and every edge is a target.
+        Returns ``(nodes, target_edge_positions [E'])``.
+        """
+        if not self.config.use_graph:
+            raise ConfigError("this model was built with use_graph=False: it has no graph encoder")
+        node_mask = graph.node_mask.bool()
+        b, n = node_mask.shape
+        d = self.config.gnn_dim
+        x = self.node_encoder(graph.node_features.to(self.node_encoder.proj.weight.dtype),
+                              graph.hop, graph.seed_mask, node_mask)
+        edge_index, edge_type = graph.edge_index, graph.edge_type
+        targets = torch.arange(edge_type.numel(), device=edge_type.device)
+        frac = self.config.link_edge_fraction
+        if hold_out_edges and frac > 0 and edge_type.numel():
+            perm = torch.randperm(edge_type.numel(), device=edge_type.device)
+            k = max(1, int(round(frac * edge_type.numel())))
+            targets, keep = perm[:k], perm[k:]
+            edge_index, edge_type = edge_index[:, keep], edge_type[keep]
+        if self.config.add_inverse_edges:
+            edge_index = torch.cat([edge_index, edge_index.flip(0)], dim=1)
+            edge_type = torch.cat([edge_type, edge_type + self.config.num_relations])
+        flat = x.reshape(b * n, d)
+        if flat.shape[0]:
+            edge_attr = None if self.config.gnn == "rgcn" else self.relations(edge_type)
+            flat = self.gnn(flat, edge_index, edge_type, edge_attr=edge_attr)
+            flat = flat * node_mask.reshape(-1, 1).to(flat.dtype)
+        return flat.view(b, n, d), targets
+
+    def _fusion_hook(self, pos: int, module: nn.Module, args, output):
+        state = self._state
+        if state is None:  # the backbone called on its own: leave it untouched
+            return None
+        is_tensor = isinstance(output, torch.Tensor)  # transformers 5 layers return a tensor, 4.x a tuple
+        hidden = output if is_tensor else output[0]
+        block = self.fusion[pos]
+        hidden, attn = block(hidden, state.nodes, state.node_mask)
+        if self.interaction is not None:
+            hidden, state.nodes = self.interaction[pos](hidden, state.nodes, state.node_mask)
+        state.attentions.append(attn)
+        state.gates[self.fusion_layers[pos]] = block.gate_value()
+        return hidden if is_tensor else (hidden, *output[1:])
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                graph: GraphBatch | None = None, token_type_ids: torch.Tensor | None = None,
+                labels: dict[str, torch.Tensor] | None = None) -> KGOutput:
+        """Shapes: ``input_ids``/``attention_mask``/``token_type_ids`` [B, T]; ``labels`` {task: [B]}
+        (class ids, -100 = no label for that example)."""
+        b, t = input_ids.shape
+        if self.training and self._backbone_checkpointing():
+            # Recomputed layers would run the fusion hooks again after the per-forward state is gone.
+            raise ConfigError("gradient checkpointing of the backbone is not supported by the fusion hooks; "
+                              "disable it on the backbone")
+        if graph is not None and not self.config.use_graph:
+            if not self._warned_graph_ignored:
+                warnings.warn("config.use_graph is False: the graph input is ignored (no-graph baseline)",
+                              stacklevel=2)
+                self._warned_graph_ignored = True
+            graph = None
+        if graph is not None:
+            self._check_graph(graph, b, t)
+        want_loss = labels is not None
+
+        hold_out = want_loss and self.training and self.link_loss is not None
+        if graph is not None:
+            nodes, target_edges = self.encode_graph(graph, hold_out_edges=hold_out)
+            node_mask = graph.node_mask.bool()
+        else:
+            nodes, target_edges = self.pool.null.new_zeros(b, 0, self.config.gnn_dim), None
+            node_mask = torch.zeros(b, 0, dtype=torch.bool, device=input_ids.device)
+
+        state = _FusionState(nodes=nodes, node_mask=node_mask)
+        self._state = state
+        try:
+            kwargs = {"attention_mask": attention_mask}
+            if token_type_ids is not None:
+                kwargs["token_type_ids"] = token_type_ids
+            out = self.backbone(input_ids=input_ids, return_dict=True, **kwargs)
+        finally:
+            self._state = None
+        if len(state.attentions) != len(self.fusion_layers):
+            raise RuntimeError(f"{len(state.attentions)} of {len(self.fusion_layers)} fusion hooks ran; "
+                               "the backbone skipped a hooked layer")
+
+        hidden = out.last_hidden_state
+        cls = hidden[:, 0]
+        pooled, pool_weights = self.pool(cls, state.nodes, node_mask)
+        logits = self.heads(torch.cat([cls, pooled.to(cls.dtype)], dim=-1))
+
+        losses: dict[str, torch.Tensor] = {}
+        loss = None
+        if want_loss:
+            # A term is present only when this batch has targets for it: a constant 0 would drive
+            # its uncertainty weight s_i to -inf.
+            losses.update(self._task_losses(logits, labels, b))
+            if graph is not None and self.link_loss is not None and target_edges.numel():
+                et = graph.edge_type[target_edges]
+                losses["link"] = self.link_loss(nodes.reshape(-1, nodes.shape[-1]), node_mask.reshape(-1),
+                                                graph.edge_index[:, target_edges], self.relations(et))
+            if (graph is not None and self.config.alignment and graph.mention_nodes is not None
+                    and bool((graph.mention_nodes >= 0).any())):
+                losses["align"] = alignment_loss(state.attentions, graph.mention_nodes)
+            if losses:
+                loss = self.loss_weighting(losses)
+            else:  # nothing to learn from in this batch; keep backward() callable
+                loss = sum(v.float().sum() for v in logits.values()) * 0.0
+        return KGOutput(logits=logits, loss=loss, losses=losses, attentions=state.attentions, gates=state.gates,
+                        node_states=state.nodes if graph is not None else None, pooled_graph=pooled,
+                        pool_weights=pool_weights, last_hidden_state=hidden,
+                        fusion_layers=tuple(self.fusion_layers))
+
+    def _backbone_checkpointing(self) -> bool:
+        # transformers 5 renamed the flag (the old name warns); 4.x only has the old one.
+        for name in ("is_activation_checkpointing", "is_gradient_checkpointing"):
+            if hasattr(type(self.backbone), name):
+                return bool(getattr(self.backbone, name))
+        return False
+
+    def _task_losses(self, logits: dict[str, torch.Tensor], labels: dict[str, torch.Tensor], b: int
+                     ) -> dict[str, torch.Tensor]:
+        out = {}
+        for task, y in labels.items():
+            if task not in logits:
+                raise LabelError(f"labels given for unknown task {task!r}; the model's tasks are {list(logits)}")
+            y = torch.as_tensor(y, device=logits[task].device)
+            if y.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8) or y.shape != (b,):
+                raise LabelError(f"labels of task {task!r} must be integer class ids of shape ({b},), "
+                                 f"got {tuple(y.shape)} {y.dtype}")
+            y = y.long()
+            n_classes = logits[task].shape[-1]
+            bad = ((y < 0) & (y != -100)) | (y >= n_classes)
+            if bool(bad.any()):
+                i = int(bad.nonzero()[0, 0])
+                raise LabelError(f"label {int(y[i])} of task {task!r} at index {i} is outside 0..{n_classes - 1}")
+            if bool((y != -100).any()):
+                out[f"task:{task}"] = F.cross_entropy(logits[task].float(), y, ignore_index=-100)
+        return out
+
+    def _check_graph(self, g: GraphBatch, b: int, t: int) -> None:
+        """Contract checks on a collated batch (cheap: a few reductions)."""
+        if g.node_features.dim() != 3 or g.node_features.shape[0] != b:
+            raise ValueError(f"graph.node_features must be [B={b}, N, F], got {tuple(g.node_features.shape)}")
+        n = g.node_features.shape[1]
+        if g.node_features.shape[2] != self.config.node_feature_dim:
+            raise ValueError(f"graph.node_features has feature size {g.node_features.shape[2]}, "
+                             f"the model expects node_feature_dim={self.config.node_feature_dim}")
+        for name in ("node_mask", "hop", "seed_mask"):
+            if tuple(getattr(g, name).shape) != (b, n):
+                raise ValueError(f"graph.{name} must be [{b}, {n}], got {tuple(getattr(g, name).shape)}")
+        ei, et = g.edge_index, g.edge_type
+        if ei.dim() != 2 or ei.shape[0] != 2 or et.shape != (ei.shape[1],):
+            raise ValueError(f"graph.edge_index must be [2, E] and edge_type [E], got {tuple(ei.shape)} and "
+                             f"{tuple(et.shape)}")
+        if ei.numel():
+            if bool(((ei < 0) | (ei >= b * n)).any()):
+                j = int(((ei < 0) | (ei >= b * n)).any(0).nonzero()[0, 0])
+                raise ValueError(f"graph.edge_index[:, {j}] = {ei[:, j].tolist()} is outside the {b}x{n} node positions")
+            if bool((ei[0] // n != ei[1] // n).any()):
+                j = int((ei[0] // n != ei[1] // n).nonzero()[0, 0])
+                raise ValueError(f"graph edge {j} joins two examples ({ei[:, j].tolist()} with N={n})")
+            real = g.node_mask.reshape(-1).bool()
+            if not bool(real[ei].all()):
+                j = int((~real[ei]).any(0).nonzero()[0, 0])
+                raise ValueError(f"graph edge {j} ({ei[:, j].tolist()}) touches a padding node")
+            r = self.config.num_relations
+            if bool(((et < 0) | (et >= r)).any()):
+                j = int(((et < 0) | (et >= r)).nonzero()[0, 0])
+                raise ValueError(f"graph.edge_type[{j}] = {int(et[j])} is outside the {r} relations of the config")
+        if g.mention_nodes is not None:
+            m = g.mention_nodes
+            if tuple(m.shape) != (b, t):
+                raise ValueError(f"graph.mention_nodes must be [{b}, {t}] like input_ids, got {tuple(m.shape)}")
+            has = m >= 0
+            if bool(has.any()):
+                if bool((m >= n).any()) or bool((m < -1).any()):
+                    raise ValueError(f"graph.mention_nodes has values outside -1..{n - 1}")
+                ok = g.node_mask.bool().gather(1, m.clamp(0, max(n - 1, 0)).long()) | ~has
+                if not bool(ok.all()):
+                    bi, ti = (~ok).nonzero()[0].tolist()
+                    raise ValueError(f"graph.mention_nodes[{bi}, {ti}] points to padding node {int(m[bi, ti])}")
+
+    # ------------------------------------------------------------------ persistence
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write ``config.json`` + ``model.safetensors`` (+ the backbone's tokenizer files)."""
+        from safetensors.torch import save_model
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            source = Path(resolve_backbone(self.config.backbone))
+        except BackboneError:
+            source = None
+        if source is not None and source.is_dir() and source.resolve() != directory.resolve():
+            for name in TOKENIZER_FILES:
+                if (source / name).is_file():
+                    shutil.copy(source / name, directory / name)
+        self.config.save_json(directory / CONFIG_NAME)
+        save_model(self, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> "KGAugmentedModel":
+        """Rebuild a saved model offline (backbone architecture from the stored backbone config).
+
+        Returns the model on CPU in eval mode; move it with ``.to(device)``.
+        """
+        from safetensors.torch import load_model
+
+        directory = Path(directory)
+        if not (directory / CONFIG_NAME).is_file() or not (directory / WEIGHTS_NAME).is_file():
+            raise ConfigError(f"{directory}: not a saved KGAugmentedModel (needs {CONFIG_NAME} and {WEIGHTS_NAME})")
+        config = KGAugmentedConfig.from_json(directory / CONFIG_NAME)
+        model = cls(config, load_backbone_weights=False)
+        try:
+            load_model(model, str(directory / WEIGHTS_NAME), strict=True)
+        except RuntimeError as exc:
+            raise ConfigError(f"{directory / WEIGHTS_NAME}: weights do not match {CONFIG_NAME} ({exc})") from exc
+        return model.eval()
