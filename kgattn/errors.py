@@ -70,3 +70,7 @@ class LabelError(KGAttnError, ValueError):
 
 class BackboneError(KGAttnError, OSError):
     """A backbone path or id that cannot be loaded."""
+
+
+class InputTextError(KGAttnError, ValueError):
+    """A text that cannot be classified (not a string, or empty); names its index."""

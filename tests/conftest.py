@@ -17,12 +17,19 @@ except ImportError:  # pragma: no cover - torch is a requirement
     pass
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Each test session writes caches to a temporary folder, never to ~/.cache."""
-    if "KGATTN_TEST_CACHE" not in os.environ:
-        os.environ["KGATTN_TEST_CACHE"] = str(tmp_path_factory.mktemp("kgattn-cache"))
-    monkeypatch.setenv("KGATTN_CACHE", os.environ["KGATTN_TEST_CACHE"])
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """The whole test session writes caches to a temporary folder, never to ~/.cache.
+
+    Session-scoped so that module- and session-scoped fixtures see it too.
+    """
+    previous = os.environ.get("KGATTN_CACHE")
+    os.environ["KGATTN_CACHE"] = str(tmp_path_factory.mktemp("kgattn-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("KGATTN_CACHE", None)
+    else:
+        os.environ["KGATTN_CACHE"] = previous
 
 
 @pytest.fixture(scope="session")

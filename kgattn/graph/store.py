@@ -31,7 +31,7 @@ from kgattn.graph.retrieval import Scorer, subgraph as _subgraph
 from kgattn.graph.strings import RaggedIds, RaggedStrings, StringTable, normalize_alias
 from kgattn.graph.subgraph import Subgraph
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: neighbour sets (nbr_ptr, nbr) saved
 #: Share of nodes, by degree, that count as hubs in subgraph expansion.
 HUB_FRACTION = 0.001
 #: Neighbours sampled when a hub is expanded.
