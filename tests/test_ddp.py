@@ -1,0 +1,91 @@
+"""Two-process DDP (CPU, gloo): training runs, and a 2-process prediction covers every input once.
+
+Lightning's "ddp" strategy re-runs the launching script for rank 1, so the work runs in a
+subprocess executing this file as a script (``python tests/test_ddp.py BACKBONE OUT``), never
+inside pytest itself.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+NUM_PREDICT = 23  # odd: a padding DistributedSampler would predict one input twice
+
+
+def test_ddp_two_cpu_processes(tiny_backbone, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from kgattn.training.trainer import merge_prediction_files
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    env.pop("LOCAL_RANK", None)
+    proc = subprocess.run([sys.executable, __file__, tiny_backbone, str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=300, cwd=Path(__file__).parent.parent)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+
+    # training ran in both processes and DDP kept their weights identical
+    w0, w1 = (load_file(tmp_path / f"weights-rank{r}.safetensors") for r in (0, 1))
+    assert w0.keys() == w1.keys() and all(torch.equal(w0[k], w1[k]) for k in w0)
+    initial = load_file(tmp_path / "weights-initial.safetensors")
+    assert any(not torch.equal(initial[k], w0[k]) for k in initial), "no parameter changed: nothing trained"
+    assert (tmp_path / "fit" / "logs").is_dir()
+
+    # prediction: two disjoint shares that together cover each input exactly once
+    shares = [load_file(tmp_path / "pred" / f"predictions-rank{r}.safetensors")["index"] for r in (0, 1)]
+    assert all(s.numel() > 0 for s in shares)
+    both = torch.cat(shares)
+    assert both.numel() == NUM_PREDICT and sorted(both.tolist()) == list(range(NUM_PREDICT))
+    merged = merge_prediction_files(tmp_path / "pred", NUM_PREDICT)
+    assert merged["probs/label"].shape == (NUM_PREDICT, 2)
+    # and the distributed result equals a single-process prediction with the same weights
+    single = load_file(tmp_path / "single.safetensors")["probs"]
+    assert torch.allclose(merged["probs/label"], single, atol=1e-5)
+
+
+def main(backbone: str, out: str) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_training_world import toy_corpus, toy_graph
+
+    from kgattn.api import KGClassifier
+
+    out = Path(out)
+    kg, names = toy_graph(12)
+    texts, labels, mentions = toy_corpus(kg, names, range(12), templates=("{name} rose.", "Shares of {name} fell."))
+    clf = KGClassifier(kg=kg, backbone=backbone, max_epochs=2, batch_size=4, gnn_dim=8, strategy="ddp",
+                       devices=2, accelerator="cpu", output_dir=str(out / "fit"), progress_bar=False)
+    rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if rank == 0:
+        # the same seeded initialisation fit() builds, to check that training changed weights
+        from kgattn.models import KGAugmentedModel
+        from kgattn.training.trainer import TrainerOptions, seed_everything
+
+        seed_everything(TrainerOptions(seed=clf.seed))
+        init = KGAugmentedModel(_config(clf, kg, backbone))
+        save_file({k: v.contiguous() for k, v in init.state_dict().items()}, out / "weights-initial.safetensors")
+    clf.fit(texts, labels, val=(texts[:8], labels[:8], mentions[:8]), mentions=mentions)
+    save_file({k: v.contiguous() for k, v in clf.model_.state_dict().items()}, out / f"weights-rank{rank}.safetensors")
+    probs = clf.predict_distributed(texts[:NUM_PREDICT], out / "pred", mentions=mentions[:NUM_PREDICT])
+    if rank == 0:
+        single = clf.predict_proba(texts[:NUM_PREDICT], mentions=mentions[:NUM_PREDICT])
+        assert probs.shape == single.shape
+        save_file({"probs": torch.from_numpy(single).contiguous()}, out / "single.safetensors")
+
+
+def _config(clf, kg, backbone):
+    from kgattn.models import KGAugmentedConfig
+    from kgattn.embeddings import NodeEmbeddings, TextEncoder
+
+    dim = NodeEmbeddings(kg, TextEncoder(backbone)).dim
+    return KGAugmentedConfig(tasks={"label": 2}, backbone=backbone, node_feature_dim=dim,
+                             num_relations=kg.num_relations, max_hops=clf.hops, gnn_dim=8, link_prediction=None)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])
