@@ -22,6 +22,7 @@ setup: $(STAMP)
 
 demo: setup
 	$(BIN)/kgattn kg info data/quickstart/kg.ttl
+	$(BIN)/kgattn run pipelines/quickstart.yaml
 
 # pytest's exit code 5 means no test ran: that is a failure, not a pass.
 test: setup

@@ -1,0 +1,168 @@
+"""Evaluation reports: ``metrics.json``, ``report.md`` (figures beside it) and a self-contained
+``report.html`` (figures embedded as base64 PNG), all written atomically.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+from kgattn.evaluation import plots
+from kgattn.evaluation.ablations import ordered_variants
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def _p(p: float) -> str:
+    return f"{p:.2g}" if p >= 1e-4 else "<1e-4"
+
+
+def _md_escape(text: str) -> str:
+    return re.sub(r"([|*_`\[\]<>])", r"\\\1", str(text))
+
+
+def _headline(task: str, tm: dict) -> str | None:
+    paired = tm["paired"].get("full_vs_no_graph")
+    if paired is None:
+        return None
+    b, perm = paired["bootstrap"], paired["permutation"]
+    diff, lo, hi = _pct(b["diff"]), _pct(b["low"]), _pct(b["high"])
+    if b["low"] > 0:
+        verdict = "the graph helps"
+    elif b["high"] < 0:
+        verdict = "the graph hurts"
+    else:
+        verdict = "no difference can be claimed"
+    return (f"**{task}**: full − no-graph accuracy = {diff} points "
+            f"({b['confidence']:.0%} CI [{lo}, {hi}], permutation p = {_p(perm['p_value'])}, "
+            f"n = {b['n']}): {verdict}.")
+
+
+def render_markdown(metrics: dict, examples: list[dict], title: str) -> tuple[str, dict[str, bytes]]:
+    """The report as Markdown plus its figures ``{relative path: PNG bytes}``."""
+    figures: dict[str, bytes] = {}
+    lines = [f"# {title}", ""]
+    info = metrics.get("run", {})
+    facts = [f"evaluation split: **{metrics.get('split', 'test')}** ({metrics['n_eval']} examples)",
+             f"training examples: {metrics['n_train']}",
+             f"seeds: {', '.join(map(str, metrics['seeds']))}"]
+    facts += [f"{k}: `{v}`" for k, v in info.items() if v is not None]
+    lines += [f"- {f}" for f in facts] + [""]
+    heads = [h for t, tm in metrics["tasks"].items() if (h := _headline(t, tm))]
+    if heads:
+        lines += ["## Summary", ""] + [f"- {h}" for h in heads] + [""]
+    for task, tm in metrics["tasks"].items():
+        lines += [f"## Task `{task}` ({len(tm['classes'])} classes)", ""]
+        lines += ["| variant | accuracy (mean ± std over seeds) | 95% interval | macro-F1 (mean ± std) |",
+                  "|---|---|---|---|"]
+        for v in ordered_variants(tm["variants"]):
+            vm = tm["variants"][v]
+            acc, ci, f1 = vm["accuracy"], vm["accuracy_ci"], vm["macro_f1"]
+            lines.append(f"| {vm['title']} | {_pct(acc['mean'])} ± {_pct(acc['std'])} | "
+                         f"[{_pct(ci['low'])}, {_pct(ci['high'])}] | {_pct(f1['mean'])} ± {_pct(f1['std'])} |")
+        lines.append("")
+        name = f"figures/accuracy-{task}.png"
+        figures[name] = plots.accuracy_bars(tm, task)
+        lines += [f"![accuracy per variant, task {task}]({name})", ""]
+        if tm["paired"]:
+            lines += ["Paired differences in per-example correctness (seeds averaged per example):", "",
+                      "| comparison | difference (points) | bootstrap interval | permutation p | McNemar p per seed |",
+                      "|---|---|---|---|---|"]
+            for pm in sorted(tm["paired"].values(), key=lambda pm: ordered_variants(tm["variants"]).index(pm["b"])):
+                b = pm["bootstrap"]
+                mcn = ", ".join(f"{s}: {_p(m['p_value'])}" for s, m in pm["mcnemar_per_seed"].items())
+                lines.append(f"| {pm['a']} − {pm['b']} | {_pct(b['diff'])} | "
+                             f"[{_pct(b['low'])}, {_pct(b['high'])}] | {_p(pm['permutation']['p_value'])} | {mcn} |")
+            lines.append("")
+        if tm.get("learning_curve"):
+            name = f"figures/learning-{task}.png"
+            figures[name] = plots.learning_curves(tm, task)
+            sizes = sorted({int(n) for points in tm["learning_curve"].values() for n in points})
+            lines += ["Learning curves (accuracy, mean over seeds, by training examples):", "",
+                      "| variant | " + " | ".join(f"{n:,}" for n in sizes) + " |", "|---|" + "---|" * len(sizes)]
+            for v in ordered_variants(tm["learning_curve"]):
+                points = tm["learning_curve"][v]
+                lines.append(f"| {v} | " + " | ".join(
+                    _pct(points[str(n)]["mean"]) if str(n) in points else "–" for n in sizes) + " |")
+            lines += ["", f"![learning curves, task {task}]({name})", ""]
+        full = tm["variants"].get("full")
+        if full:
+            lines += ["Per-class results of the full model (mean over seeds):", "",
+                      "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+            for c, pc in full["per_class"].items():
+                lines.append(f"| {_md_escape(c)} | {_pct(pc['precision'])} | {_pct(pc['recall'])} | "
+                             f"{_pct(pc['f1'])} | {pc['support']} |")
+            lines.append("")
+            first = full["per_seed"][0]
+            name = f"figures/confusion-{task}.png"
+            figures[name] = plots.confusion(first["confusion"]["labels"], first["confusion"]["matrix"],
+                                            f"{task}: full model, seed {first['seed']}")
+            lines += [f"![confusion matrix, task {task}]({name})", ""]
+    timing = {k: v for k, v in metrics.get("seconds", {}).items() if v}
+    if timing:
+        lines += ["## Time per run", "", "| run | training s | prediction s |", "|---|---|---|"]
+        lines += [f"| {name} | {t.get('train', '–')} | {t.get('predict', '–')} |" for name, t in sorted(timing.items())]
+        lines.append("")
+    if examples:
+        lines += ["## What the model attends to", ""]
+        for i, ex in enumerate(examples):
+            lines += [f"> {_md_escape(ex.get('text', ''))}", ""]
+            if ex.get("prediction"):
+                pred = ", ".join(f"{t}: **{_md_escape(v)}**" for t, v in ex["prediction"].items())
+                gold = ex.get("gold") or {}
+                lines.append(f"- prediction: {pred}" + (
+                    " (gold: " + ", ".join(f"{t}: {_md_escape(v)}" for t, v in gold.items()) + ")" if gold else ""))
+            if ex.get("entities"):
+                ents = "; ".join(f"{_md_escape(e.get('text'))} → {_md_escape(e.get('label') or 'NIL')}"
+                                 for e in ex["entities"])
+                lines.append(f"- linked entities: {ents}")
+            lines.append("")
+            name = f"figures/attention-{i}.png"
+            figures[name] = plots.attention_example(ex)
+            lines += [f"![attended nodes, example {i + 1}]({name})", ""]
+    return "\n".join(lines), figures
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}
+th{background:#f3f3f3}img{max-width:100%}blockquote{color:#444;border-left:3px solid #ccc;margin-left:0;padding-left:1em}
+code{background:#f3f3f3;padding:0 .2em}"""
+
+
+def render_html(markdown: str, figures: dict[str, bytes], title: str) -> str:
+    """The Markdown as one self-contained HTML page (figures inlined as data URIs)."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
+    for name, png in figures.items():
+        uri = "data:image/png;base64," + base64.b64encode(png).decode()
+        body = body.replace(f'src="{html.escape(name)}"', f'src="{uri}"')
+    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            f"<style>{_CSS}</style></head><body>\n{body}</body></html>\n")
+
+
+def write_report(metrics: dict, out_dir: str | Path, examples: list[dict] | None = None,
+                 title: str = "kgattn evaluation") -> dict[str, Path]:
+    """Write ``metrics.json``, ``report.md`` + ``figures/``, ``report.html`` into ``out_dir``.
+
+    ``metrics.json`` is written last: its presence means the report is complete.
+    """
+    from kgattn.pipeline.rundir import atomic_path, write_json
+
+    out = Path(out_dir)
+    markdown, figures = render_markdown(metrics, examples or [], title)
+    for name, png in figures.items():
+        with atomic_path(out / name) as tmp:
+            tmp.write_bytes(png)
+    with atomic_path(out / "report.md") as tmp:
+        tmp.write_text(markdown + "\n", encoding="utf-8")
+    with atomic_path(out / "report.html") as tmp:
+        tmp.write_text(render_html(markdown, figures, title), encoding="utf-8")
+    payload: dict[str, Any] = dict(metrics)
+    payload["examples"] = examples or []
+    write_json(out / "metrics.json", payload)
+    return {"metrics": out / "metrics.json", "markdown": out / "report.md", "html": out / "report.html"}

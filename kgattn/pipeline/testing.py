@@ -1,0 +1,267 @@
+"""Small, fast stand-ins for the graph, linker and classifier, for tests of the pipeline machinery.
+
+They follow the real interfaces (``KnowledgeGraph``, ``EntityLinker.link_batch``,
+``KGClassifier.fit/predict_batches/explain/save/load``) but need no torch and run in
+milliseconds, so resume and interruption tests can start many subprocesses. The fake classifier
+is a real (if trivial) learner: with the graph it predicts the label most often seen with the
+linked nodes in training; without it, the label most often seen with the words.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from kgattn.explain import AttendedNode, Explanation, LayerAttention, LinkedMention, PredictionBatch
+from kgattn.linking.types import Candidate, Mention
+
+
+class FakeGraph:
+    """Nodes and edges from a ``head<TAB>relation<TAB>tail`` file; labels are the ids."""
+
+    def __init__(self, triples: list[tuple[str, str, str]]):
+        self.triples = triples
+        names = sorted({h for h, _, _ in triples} | {t for _, _, t in triples})
+        self._ids = names
+        self._index = {n: i for i, n in enumerate(names)}
+        self.relation_names = sorted({r for _, r, _ in triples})
+        self.fingerprint = hashlib.sha256(json.dumps(triples).encode()).hexdigest()
+
+    @classmethod
+    def from_tsv(cls, path) -> "FakeGraph":
+        lines = Path(path).read_text().splitlines()
+        return cls([tuple(line.split("\t")) for line in lines if line.strip()])
+
+    num_nodes = property(lambda self: len(self._ids))
+    num_edges = property(lambda self: len(self.triples))
+    num_relations = property(lambda self: len(self.relation_names))
+
+    def label(self, i: int) -> str:
+        return self._ids[i]
+
+    def node_id(self, i: int) -> str:
+        return self._ids[i]
+
+    def node_index(self, node_id: str) -> int:
+        return self._index[node_id]
+
+    def save(self, directory) -> Path:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "triples.json").write_text(json.dumps(self.triples))
+        return d
+
+    @classmethod
+    def load(cls, directory) -> "FakeGraph":
+        return cls([tuple(t) for t in json.loads((Path(directory) / "triples.json").read_text())])
+
+
+class FakeLinker:
+    """Links every whole-word occurrence of a node label (case-insensitive)."""
+
+    def __init__(self, kg: FakeGraph):
+        self.kg = kg
+        labels = sorted((kg.label(i) for i in range(kg.num_nodes)), key=len, reverse=True)
+        self._pattern = re.compile(r"\b(" + "|".join(re.escape(x) for x in labels) + r")\b", re.I)
+        self._nodes = {kg.label(i).lower(): i for i in range(kg.num_nodes)}
+
+    def link(self, text: str) -> list[Mention]:
+        out = []
+        for m in self._pattern.finditer(text):
+            node = self._nodes[m.group(0).lower()]
+            out.append(Mention(m.start(), m.end(), m.group(0), (Candidate(node, 1.0),), node))
+        return out
+
+    def link_batch(self, texts, batch_size: int = 64):
+        """One list of mentions per text, in order (as EntityLinker.link_batch)."""
+        for text in texts:
+            yield self.link(text)
+
+
+class FakeClassifier:
+    """A counting classifier with KGClassifier's interface (see the module docstring).
+
+    ``delay``: seconds slept per predicted batch, to give interruption tests time to kill it.
+    """
+
+    def __init__(self, kg=None, linker=None, use_graph: bool = True, shuffle_graph: bool = False,
+                 seed: int = 0, batch_size: int = 8, delay: float = 0.0, **ignored):
+        self.kg, self.linker = kg, linker
+        self.use_graph, self.shuffle_graph, self.seed = use_graph, shuffle_graph, seed
+        self.batch_size, self.delay = batch_size, delay
+        self.ignored = ignored
+
+    def _mentions(self, texts, mentions):
+        if mentions is None:
+            mentions = [self.linker.link(t) for t in texts]
+        mentions = [list(m) for m in mentions]
+        if self.shuffle_graph and len(mentions) > 1:
+            shift = 1 + self.seed % (len(mentions) - 1)
+            mentions = mentions[shift:] + mentions[:shift]
+        return mentions
+
+    @staticmethod
+    def _words(text: str) -> list[str]:
+        return re.findall(r"[a-z]+", text.lower())
+
+    def fit(self, texts, labels, val=None, mentions=None) -> "FakeClassifier":
+        mentions = self._mentions(texts, mentions)
+        self._classes = {t: sorted(set(map(str, v))) for t, v in labels.items()}
+        self._by_node = {t: defaultdict(Counter) for t in labels}
+        self._by_word = {t: defaultdict(Counter) for t in labels}
+        self._prior = {t: Counter(map(str, v)) for t, v in labels.items()}
+        for i, text in enumerate(texts):
+            for task, values in labels.items():
+                y = str(values[i])
+                for m in mentions[i]:
+                    if m.node is not None:
+                        self._by_node[task][m.node][y] += 1
+                for w in self._words(text):
+                    self._by_word[task][w][y] += 1
+        return self
+
+    @property
+    def classes_(self) -> dict[str, list]:
+        return {t: list(c) for t, c in self._classes.items()}
+
+    def _scores(self, task: str, text: str, mentions, use_graph: bool) -> np.ndarray:
+        classes = self._classes[task]
+        counts = Counter({c: 0.1 * self._prior[task][c] / max(sum(self._prior[task].values()), 1)
+                          for c in classes})
+        if use_graph:
+            for m in mentions:
+                counts.update({k: 10 * v for k, v in self._by_node[task].get(m.node, {}).items()})
+        for w in self._words(text):
+            counts.update({k: 0.01 * v for k, v in self._by_word[task].get(w, {}).items()})
+        scores = np.array([counts[c] for c in classes], dtype=np.float64) + 1e-3
+        return (scores / scores.sum()).astype(np.float32)
+
+    def predict_batches(self, texts, mentions=None, *, use_graph=None, top_k: int = 5, chunk_size=None):
+        use_graph = self.use_graph if use_graph is None else use_graph
+        texts = list(texts)
+        mentions = self._mentions(texts, None if mentions is None else list(mentions))
+        for start in range(0, len(texts), self.batch_size):
+            if self.delay:
+                time.sleep(self.delay)
+            idx = np.arange(start, min(start + self.batch_size, len(texts)))
+            probs = {t: np.stack([self._scores(t, texts[i], mentions[i], use_graph) for i in idx])
+                     for t in self._classes}
+            labels = {t: [self._classes[t][int(j)] for j in p.argmax(1)] for t, p in probs.items()}
+            top = [tuple(AttendedNode(m.node, self.kg.label(m.node), 1.0 / len(mentions[i]))
+                         for m in mentions[i][:top_k] if m.node is not None) if use_graph else ()
+                   for i in idx]
+            yield PredictionBatch(index=idx, probabilities=probs, labels=labels, top_nodes=top,
+                                  mentions=[tuple(mentions[i]) if use_graph else () for i in idx])
+
+    def predict(self, texts, mentions=None, use_graph=None) -> dict[str, list]:
+        out: dict[str, list] = {t: [] for t in self._classes}
+        for batch in self.predict_batches(texts, mentions, use_graph=use_graph):
+            for t in out:
+                out[t].extend(batch.labels[t])
+        return out
+
+    def explain(self, text: str, mentions=None, top_k: int = 5) -> Explanation:
+        mentions = list(mentions) if mentions is not None else self.linker.link(text)
+        probs = {t: self._scores(t, text, mentions, self.use_graph) for t in self._classes}
+        nodes = tuple(AttendedNode(m.node, self.kg.label(m.node), 1.0 / len(mentions))
+                      for m in mentions[:top_k] if m.node is not None)
+        return Explanation(
+            text=text, prediction={t: self._classes[t][int(p.argmax())] for t, p in probs.items()},
+            probabilities={t: dict(zip(self._classes[t], map(float, p))) for t, p in probs.items()},
+            mentions=tuple(LinkedMention(m.start, m.end, m.text, m.node, self.kg.label(m.node))
+                           for m in mentions),
+            layers=(LayerAttention(layer=0, gate=0.5, null_weight=0.1, top_nodes=nodes),))
+
+    def save(self, directory) -> Path:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        state = {"params": {"use_graph": self.use_graph, "shuffle_graph": self.shuffle_graph,
+                            "seed": self.seed, "batch_size": self.batch_size, "delay": self.delay},
+                 "classes": self._classes, "prior": self._prior,
+                 "by_node": {t: {str(k): v for k, v in d_.items()} for t, d_ in self._by_node.items()},
+                 "by_word": self._by_word}
+        (d / "classifier.json").write_text(json.dumps(state))
+        return d
+
+    @classmethod
+    def load(cls, directory, kg=None, linker=None) -> "FakeClassifier":
+        state = json.loads((Path(directory) / "classifier.json").read_text())
+        clf = cls(kg=kg, linker=linker, **state["params"])
+        clf._classes = state["classes"]
+        clf._prior = {t: Counter(v) for t, v in state["prior"].items()}
+        clf._by_node = {t: {int(k): Counter(v) for k, v in d.items()} for t, d in state["by_node"].items()}
+        clf._by_word = {t: {k: Counter(v) for k, v in d.items()} for t, d in state["by_word"].items()}
+        return clf
+
+
+class FakeComponents:
+    """:class:`kgattn.pipeline.stages.Components` built from the fakes above.
+
+    ``kg.path`` must be a TSV of triples. ``model.options`` go to :class:`FakeClassifier`.
+    """
+
+    def __init__(self):
+        self.trained: list[dict] = []
+
+    def import_kg(self, spec):
+        return FakeGraph.from_tsv(spec.path)
+
+    def load_kg(self, directory):
+        return FakeGraph.load(directory)
+
+    def make_linker(self, kg, spec):
+        return FakeLinker(kg)
+
+    def make_classifier(self, kg, linker, spec, **overrides):
+        params = {"seed": spec.train.seed, **spec.model.options, **overrides}
+        params.pop("output_dir", None)
+        self.trained.append(params)
+        return FakeClassifier(kg=kg, linker=linker, **params)
+
+    def load_classifier(self, directory, kg, linker):
+        return FakeClassifier.load(directory, kg=kg, linker=linker)
+
+
+#: City -> country of the toy world: the label of a text is its city's country, which only the
+#: graph knows (texts never name the country).
+TOY_CITIES = {"paris": "france", "lyon": "france", "nice": "france", "berlin": "germany",
+              "munich": "germany", "hamburg": "germany", "rome": "italy", "milan": "italy",
+              "turin": "italy"}
+
+
+def write_toy_world(directory, rows: int = 120, shard_rows: int = 16, predict_shard_rows: int = 8,
+                    extra_spec: str = "") -> Path:
+    """Write ``kg.tsv``, ``corpus.csv`` and ``spec.yaml`` for the fakes; returns the spec path.
+
+    Deterministic: row ``i`` mentions city ``i % 9`` and is train/val/test by ``i % 5``
+    (3/1/1). ``extra_spec`` is appended to the YAML (e.g. ``evaluate:`` overrides).
+    """
+    import csv
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    with open(d / "kg.tsv", "w") as fh:
+        for city, country in TOY_CITIES.items():
+            fh.write(f"{city}\tlocated_in\t{country}\n")
+    cities = list(TOY_CITIES)
+    with open(d / "corpus.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text", "label", "split"])
+        for i in range(rows):
+            city = cities[i % len(cities)]
+            split = ("train", "train", "train", "val", "test")[i % 5]
+            writer.writerow([f"doc{i:04d}", f"Report {i} from {city}, filed on day {i % 7}.",
+                             TOY_CITIES[city], split])
+    spec = d / "spec.yaml"
+    spec.write_text(
+        "name: toy\n"
+        f"run_root: {d / 'runs'}\n"
+        "kg: {path: kg.tsv, format: tsv}\n"
+        f"corpus: {{paths: [corpus.csv], shard_rows: {shard_rows}}}\n"
+        f"predict: {{shard_rows: {predict_shard_rows}, batch_size: 4}}\n" + extra_spec)
+    return spec
