@@ -91,8 +91,11 @@ def _lexnames(d: Path) -> list[str]:
     return list(LEXNAMES)
 
 
-def _read_index(d: Path) -> dict[tuple[str, str], list[int]]:
-    """(lemma, pos) -> synset offsets in sense order; adjectives also under pos ``s`` (as NLTK)."""
+def read_index(d: Path, satellites: bool = True) -> dict[tuple[str, str], list[int]]:
+    """(lemma, pos) -> synset offsets in sense order, from ``index.*`` (pos in n/v/a/r).
+
+    With ``satellites``, adjectives are also listed under pos ``s`` (as NLTK names them).
+    """
     senses: dict[tuple[str, str], list[int]] = {}
     for pos, name in _FILES.items():
         path = d / f"index.{name}"
@@ -109,7 +112,7 @@ def _read_index(d: Path) -> dict[tuple[str, str], list[int]]:
                 if len(offsets) != n_synsets:
                     raise GraphFormatError(f"expected {n_synsets} synset offsets: {line[:80]!r}", path, lineno)
                 senses[(lemma, pos)] = offsets
-                if pos == "a":
+                if pos == "a" and satellites:
                     senses[(lemma, "s")] = offsets
     return senses
 
@@ -127,7 +130,7 @@ def read_wordnet(d: Path, relations=DEFAULT_RELATIONS, add_inverse: bool = False
     rel_names = sorted(set(wanted.values()))
     rel_id = {sym: rel_names.index(name) for sym, name in wanted.items()}
     lexnames = _lexnames(d)
-    senses = _read_index(d)
+    senses = read_index(d)
 
     keys: list[tuple[str, int]] = []  # (file pos, offset) of each synset in reading order
     ids, names, types, glosses = [], [], [], []

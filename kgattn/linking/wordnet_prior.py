@@ -26,23 +26,6 @@ _FILES = {"n": "noun", "v": "verb", "a": "adj", "r": "adv"}
 _SS_TYPE = {"1": "n", "2": "v", "3": "a", "4": "r", "5": "a"}  # sense-key digit -> index file
 
 
-def _read_index(d: Path) -> dict[tuple[str, str], list[int]]:
-    senses: dict[tuple[str, str], list[int]] = {}
-    for pos, name in _FILES.items():
-        path = d / f"index.{name}"
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if line.startswith(" "):
-                    continue
-                tok = line.split()
-                try:
-                    n_synsets, n_ptrs = int(tok[2]), int(tok[3])
-                    senses[(tok[0], pos)] = [int(x) for x in tok[6 + n_ptrs:6 + n_ptrs + n_synsets]]
-                except (IndexError, ValueError):
-                    raise GraphFormatError(f"malformed index line: {line[:80]!r}", path, lineno) from None
-    return senses
-
-
 def wordnet_senses(kg, path: str | Path | None = None) -> dict[tuple[str, str], list[tuple[int, float]]]:
     """``(lemma, pos) -> [(node, tag count), ...]`` in WordNet's sense order (``pos`` in n/v/a/r).
 
@@ -50,10 +33,10 @@ def wordnet_senses(kg, path: str | Path | None = None) -> dict[tuple[str, str], 
     :class:`~kgattn.errors.GraphFormatError` when ``kg`` does not have the synset ids the
     database implies (not a graph from :func:`kgattn.datasets.wordnet` of these files).
     """
-    from kgattn.datasets.wordnet import find_wordnet
+    from kgattn.datasets.wordnet import find_wordnet, read_index
 
     d = find_wordnet(path)
-    index = _read_index(d)
+    index = read_index(d, satellites=False)
     # Node of each (index file, offset), read off the node ids "first.ss.NN".
     node_of: dict[tuple[str, int], int] = {}
     for node in range(kg.num_nodes):
