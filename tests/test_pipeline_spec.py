@@ -1,9 +1,11 @@
 """Pipeline spec: validation errors name file, key and line; paths expand; hashes key run dirs."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kgattn.errors import ConfigError
 from kgattn.pipeline.spec import expand_vars, load_spec, parse_spec
@@ -99,4 +101,110 @@ def test_shipped_pipelines_validate(name):
     if name == "trec_wordnet":
         assert spec.corpus.labels == {"coarse": "coarse", "fine": "fine"} and spec.corpus.val_fraction > 0
     if name == "conll_fb15k237":
-        assert spec.corpus.dataset == "conll2003" and spec.kg.importer == "fb15k237"
+        assert spec.corpus.dataset == "conll2003" and spec.kg.importer is None
+        assert [s.importer for s in spec.kg.sources] == ["fb15k237", "wordnet"]   # FB15k-237 + WordNet
+
+
+# ---------------------------------------------------------------------- multi-source kg sections
+# Config hashes of shipped single-source specs, computed with the code from before multi-source
+# `kg` sections existed (parsed with base_dir /base/pipelines and KGATTN_DATA=/data, so the
+# values do not depend on where the repository lives). Adding optional fields must not change
+# them: they key run directories that running experiments resume from. If you edit one of these
+# YAML files on purpose, recompute its values.
+LEGACY_HASHES = {
+    # name: (config_hash, section_hash("kg"), stage keys link/train/evaluate/predict)
+    "quickstart": ("81f8c94c0e82", "5005673d5ccc", ("a42f204fdbf3", "462ca2de65cd", "6c9331998a41", "9c1ce7def391")),
+    "trec_wordnet": ("932b48394ff4", "8a4e6435eedf", ("e1ddaf0cdf08", "9b47a4b673b6", "426dc5706154", "d88b9869ee20")),
+}
+LEGACY_KG_KEYS = {"importer", "path", "format", "names", "options"}
+
+
+@pytest.mark.parametrize("name", sorted(LEGACY_HASHES))
+def test_single_source_specs_keep_their_hashes(name, monkeypatch):
+    monkeypatch.setenv("KGATTN_DATA", "/data")
+    data = yaml.safe_load((REPO / "pipelines" / f"{name}.yaml").read_text())
+    spec = parse_spec(data, base_dir="/base/pipelines")
+    config, kg, stages = LEGACY_HASHES[name]
+    assert spec.config_hash == config and spec.section_hash("kg") == kg
+    assert tuple(spec.stage_key(s) for s in ("link", "train", "evaluate", "predict")) == stages
+    assert set(spec.model_dump(mode="json")["kg"]) == LEGACY_KG_KEYS
+
+
+def test_unset_multi_source_fields_are_left_out_of_the_hash(tmp_path):
+    spec = parse_spec({"name": "t", "kg": {"importer": "wordnet"}, "corpus": {"paths": ["c.csv"]}}, tmp_path)
+    assert set(spec.kg.model_dump()) == LEGACY_KG_KEYS
+    assert spec.kg.source_list == [spec.kg]
+    multi = parse_spec({"name": "t", "kg": {"sources": [{"importer": "wordnet"}]}, "corpus": {"paths": ["c.csv"]}},
+                       tmp_path)
+    assert multi.kg.model_dump()["sources"][0]["importer"] == "wordnet"
+    assert multi.config_hash != spec.config_hash and multi.stage_key("link") != spec.stage_key("link")
+    separate = multi.model_copy(update={"kg": multi.kg.model_copy(update={"relations": "separate"})})
+    assert separate.section_hash("kg") != multi.section_hash("kg")
+
+
+def test_multi_source_kg_section(tmp_path, monkeypatch):
+    monkeypatch.setenv("KGATTN_DATA", "/data/sets")
+    spec = load_spec(_write(tmp_path, "name: t\n"
+                                      "kg:\n"
+                                      "  relations: separate\n"
+                                      "  sources:\n"
+                                      "    - {importer: fb15k237, path: '${KGATTN_DATA}/fb15k-237', prefix: 'fb:'}\n"
+                                      "    - {path: graphs/extra.tsv, format: tsv, names: graphs/names.tsv}\n"
+                                      "corpus: {paths: [c.csv]}\n"))
+    first, second = spec.kg.sources
+    assert first.importer == "fb15k237" and first.path == Path("/data/sets/fb15k-237") and first.prefix == "fb:"
+    assert second.path == tmp_path / "graphs" / "extra.tsv" and second.names == tmp_path / "graphs" / "names.tsv"
+    assert second.prefix == "" and spec.kg.relations == "separate" and spec.kg.importer is None
+    assert spec.kg.source_list == [first, second]
+
+
+@pytest.mark.parametrize("kg, key, message", [
+    ("{importer: wordnet, sources: [{importer: fb15k237}]}", r"kg", "either 'sources' or 'importer'"),
+    ("{sources: [{importer: wordnet}], options: {x: 1}}", r"kg", "'options', not both"),
+    ("{sources: []}", r"kg\.sources", "at least 1 item"),
+    ("{sources: [{importer: wordnet}, {format: tsv}]}", r"kg\.sources\.1", "either 'importer'"),
+    ("{sources: [{importer: wordnet, bogus: 1}]}", r"kg\.sources\.0\.bogus", "unknown key"),
+    ("{sources: [{importer: dbpedia}]}", r"kg\.sources\.0\.importer", "wordnet"),
+    ("{sources: [{importer: wordnet}], relations: merged}", r"kg\.relations", "shared"),
+    ("{importer: wordnet, relations: shared}", r"kg", "'relations' applies to several 'sources' only"),
+    ("{prefix: 'x:', importer: wordnet}", r"kg\.prefix", "unknown key"),
+])
+def test_bad_multi_source_sections_name_key_and_file(tmp_path, kg, key, message):
+    path = _write(tmp_path, f"name: t\nkg: {kg}\ncorpus: {{paths: [c.csv]}}\n")
+    with pytest.raises(ConfigError) as err:
+        load_spec(path)
+    msg = str(err.value)
+    assert str(path) in msg and message in msg, msg
+    assert re.search(rf"key '{key}' \(line 2\)", msg), msg
+
+
+def test_kg_stage_imports_and_unites_the_sources(tmp_path):
+    import shutil
+
+    from kgattn.graph import KnowledgeGraph
+    from kgattn.pipeline.rundir import RunDir
+    from kgattn.pipeline.stages import Components, Context
+
+    fix = REPO / "tests" / "fixtures" / "graph"
+    shutil.copy(fix / "triples.tsv", tmp_path / "extra.tsv")
+    spec = parse_spec({"name": "t", "corpus": {"paths": ["c.csv"]}, "kg": {"sources": [
+        {"path": str(fix / "tiny.ttl")}, {"path": "extra.tsv", "format": "tsv", "prefix": "tsv:"}]}}, tmp_path)
+    logs: list[str] = []
+    run = RunDir.for_spec(spec, tmp_path / "run")
+    kg = Context(spec, run, progress=False, log=logs.append).kg
+    ttl = KnowledgeGraph.from_rdf(fix / "tiny.ttl")
+    tsv = Components().import_kg(spec.kg.sources[1])
+    assert kg.num_nodes == ttl.num_nodes + tsv.num_nodes and kg.num_edges == ttl.num_edges + tsv.num_edges
+    assert "tsv:/m/a" in kg and kg.metadata["dataset"] == "union"
+    assert logs == [f"importing the knowledge graph ({fix / 'tiny.ttl'} + {tmp_path / 'extra.tsv'})"]
+    # A second run reloads the saved union; editing a source file imports again.
+    again = Context(spec, run, progress=False, log=logs.append).kg
+    assert again.fingerprint == kg.fingerprint and len(logs) == 1
+    with open(tmp_path / "extra.tsv", "a") as f:
+        f.write("/m/d\tknows\t/m/e\n")
+    changed = Context(spec, run, progress=False, log=logs.append).kg
+    assert changed.num_edges == kg.num_edges + 1 and len(logs) == 2
+    missing = spec.kg.model_copy(update={"sources": [spec.kg.sources[0], spec.kg.sources[1].model_copy(
+        update={"path": tmp_path / "absent.tsv"})]})
+    with pytest.raises(ConfigError, match=r"kg\.sources\.1\.path: .*absent\.tsv does not exist"):
+        Components().import_kg(missing)

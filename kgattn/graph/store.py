@@ -50,7 +50,8 @@ class KnowledgeGraph:
     """An immutable typed directed multigraph with named nodes.
 
     Build one with :meth:`from_arrays`, :meth:`from_triples`, :meth:`from_rdf`,
-    :meth:`from_networkx`, the importers in :mod:`kgattn.datasets`, or :meth:`load`.
+    :meth:`from_networkx`, the importers in :mod:`kgattn.datasets`, :meth:`load`, or :meth:`union`
+    of several graphs.
 
     Node ``i`` has an id (``node_id(i)``, unique), names (``aliases(i)``, label first;
     ``label(i)`` falls back to the id), types, a description and literal attributes.
@@ -202,6 +203,22 @@ class KnowledgeGraph:
         kg.metadata.setdefault("duplicates_removed", n_dup)
         kg._fingerprint = kg._compute_fingerprint()
         return kg
+
+    @classmethod
+    def union(cls, graphs: Sequence["KnowledgeGraph"], prefixes: Sequence[str] | None = None, *,
+              relations: str = "shared") -> "KnowledgeGraph":
+        """One graph holding every node, edge, relation, name, type, description and attribute of ``graphs``.
+
+        Nodes with the same id are merged (names and types united, the first non-empty label
+        and description kept) unless ``prefixes`` (one string per graph) are given: then node
+        ids become ``prefix + id``. Relations are keyed by their identifier (``relation_ids``),
+        so a shared vocabulary (``rdfs:subClassOf``) stays one relation; ``relations="separate"``
+        keeps each graph's relations apart. ``metadata["sources"]`` records the inputs; the
+        fingerprint is a function of the content. See :mod:`kgattn.graph.merge`.
+        """
+        from kgattn.graph.merge import union
+
+        return union(graphs, prefixes, relations=relations, cls=cls)
 
     @classmethod
     def from_networkx(cls, G, relation_attr: str | None = "relation", label_attr: str = "label",

@@ -21,7 +21,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
-                      ValidationInfo, field_validator, model_validator)
+                      ValidationInfo, field_validator, model_serializer, model_validator)
 
 from kgattn.errors import ConfigError
 from kgattn.paths import data_dir
@@ -68,16 +68,7 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class KGSpec(Section):
-    """Where the knowledge graph comes from: a built-in importer or a file.
-
-    ``importer: wordnet`` (WordNet 3.0 from ``path`` or /usr/share/wordnet) or ``fb15k237``
-    (``path`` = the FB15k-237 folder, default ``${KGATTN_DATA}/fb15k-237``); otherwise ``path`` is
-    an RDF file (``format`` an rdflib name, guessed from the extension when omitted), a TSV of
-    ``head<TAB>relation<TAB>tail`` triples (``format: tsv``, ``names`` an optional id->name TSV)
-    or a directory written by ``KnowledgeGraph.save``.
-    """
-
+class _KGSourceFields(Section):
     importer: Literal["wordnet", "fb15k237"] | None = None
     path: PathValue | None = None
     format: str | None = None
@@ -85,11 +76,68 @@ class KGSpec(Section):
     #: Extra keyword arguments for the importer.
     options: dict[str, Any] = Field(default_factory=dict)
 
+
+class KGSourceSpec(_KGSourceFields):
+    """One graph of a multi-source ``kg`` section: the single-source fields plus ``prefix``,
+    a string prepended to this graph's node ids (so that equal ids in two graphs stay apart)."""
+
+    prefix: str = ""
+
     @model_validator(mode="after")
-    def _source(self) -> "KGSpec":
+    def _source(self) -> "KGSourceSpec":
         if self.importer is None and self.path is None:
             raise ValueError("give either 'importer' (wordnet, fb15k237) or 'path'")
         return self
+
+
+class KGSpec(_KGSourceFields):
+    """Where the knowledge graph comes from: a built-in importer, a file, or several of them.
+
+    ``importer: wordnet`` (WordNet 3.0 from ``path`` or /usr/share/wordnet) or ``fb15k237``
+    (``path`` = the FB15k-237 folder, default ``${KGATTN_DATA}/fb15k-237``); otherwise ``path`` is
+    an RDF file (``format`` an rdflib name, guessed from the extension when omitted), a TSV of
+    ``head<TAB>relation<TAB>tail`` triples (``format: tsv``, ``names`` an optional id->name TSV)
+    or a directory written by ``KnowledgeGraph.save``.
+
+    ``sources``, instead of those fields: a list of such sources (each may add a ``prefix``),
+    imported one by one and united with :meth:`kgattn.graph.KnowledgeGraph.union` (equal node ids
+    are one node unless prefixed; ``relations: shared`` (default) makes equal relation ids one
+    relation, ``separate`` keeps every source's relations apart).
+    """
+
+    sources: list[KGSourceSpec] | None = Field(None, min_length=1)
+    relations: Literal["shared", "separate"] | None = None
+
+    #: Fields left out of the dump (so of every hash) while unset: the specs written before they
+    #: existed keep their config hash, so their run directories and stage keys.
+    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ("sources", "relations")
+
+    @model_validator(mode="after")
+    def _source(self) -> "KGSpec":
+        if self.sources is not None:
+            given = [k for k in ("importer", "path", "format", "names", "options") if getattr(self, k)]
+            if given:
+                raise ValueError(f"give either 'sources' or {', '.join(repr(k) for k in given)}, not both "
+                                 "(with 'sources' every source has its own fields)")
+            return self
+        if self.relations is not None:
+            raise ValueError("'relations' applies to several 'sources' only")
+        if self.importer is None and self.path is None:
+            raise ValueError("give either 'importer' (wordnet, fb15k237), 'path' or 'sources'")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        data = handler(self)
+        for key in self._OMIT_UNSET:
+            if data.get(key, 0) is None:
+                del data[key]
+        return data
+
+    @property
+    def source_list(self) -> list[_KGSourceFields]:
+        """The sources to import: ``sources``, or this section itself when it names one graph."""
+        return list(self.sources) if self.sources is not None else [self]
 
 
 class CorpusSpec(Section):

@@ -60,7 +60,20 @@ class Components:
     """
 
     def import_kg(self, spec):
-        """Build the graph described by the ``kg`` section."""
+        """Build the graph described by the ``kg`` section (or by one of its ``sources``).
+
+        Several sources are imported one by one and united (:meth:`KnowledgeGraph.union`).
+        """
+        from kgattn.graph import KnowledgeGraph
+
+        if getattr(spec, "sources", None) is not None:
+            graphs = [self._import_source(source, f"kg.sources.{i}") for i, source in enumerate(spec.sources)]
+            prefixes = [source.prefix for source in spec.sources]
+            return KnowledgeGraph.union(graphs, prefixes if any(prefixes) else None,
+                                        relations=spec.relations or "shared")
+        return self._import_source(spec, "kg")
+
+    def _import_source(self, spec, key: str):
         from kgattn.graph import KnowledgeGraph
 
         if spec.importer == "wordnet":
@@ -73,7 +86,7 @@ class Components:
             return fb15k237(spec.path, **spec.options)
         path = spec.path
         if not path.exists():
-            raise ConfigError(f"kg.path: {path} does not exist")
+            raise ConfigError(f"{key}.path: {path} does not exist")
         if path.is_dir():
             return KnowledgeGraph.load(path)
         if (spec.format or "").lower() in ("tsv", "triples") or (
@@ -152,9 +165,9 @@ class Context:
         """The graph, imported once per run and reloaded from ``kg/graph`` afterwards."""
         folder = self.run.path / "kg"
         key = self.spec.section_hash("kg")
-        source = self.spec.kg.path
-        if source is not None and source.exists() and source.is_file():
-            key += f"-{source.stat().st_size}-{source.stat().st_mtime_ns}"
+        for source in (s.path for s in self.spec.kg.source_list):
+            if source is not None and source.exists() and source.is_file():
+                key += f"-{source.stat().st_size}-{source.stat().st_mtime_ns}"
         if self.run.is_done("kg", key):
             try:
                 return self.components.load_kg(folder / "graph")
@@ -163,7 +176,8 @@ class Context:
                 self.log(f"cannot reload the saved graph ({type(exc).__name__}: {exc}); importing again")
             barrier()
         if self.rank == 0:
-            self.log(f"importing the knowledge graph ({self.spec.kg.importer or source})")
+            what = " + ".join(str(s.importer or s.path) for s in self.spec.kg.source_list)
+            self.log(f"importing the knowledge graph ({what})")
             kg = self.components.import_kg(self.spec.kg)
             with atomic_path(folder / "graph") as tmp:
                 kg.save(tmp)
