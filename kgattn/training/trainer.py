@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
+import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +73,18 @@ def seed_everything(options: TrainerOptions) -> None:
     L.seed_everything(options.seed, workers=True, verbose=False)
 
 
+def _quiet_lightning() -> None:
+    """Keep Lightning's per-fit banners (accelerator lines, tips) out of pipeline logs.
+
+    An evaluation trains many models, and each fit repeated them; warnings still show.
+    ``KGATTN_VERBOSE=1`` keeps them.
+    """
+    if os.environ.get("KGATTN_VERBOSE"):
+        return
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+
+
 def build_trainer(options: TrainerOptions, output_dir: str | Path, has_val: bool,
                   extra_callbacks: list | None = None) -> tuple[L.Trainer, ModelCheckpoint | None]:
     """A ``Trainer`` writing logs (CSV, and TensorBoard when installed) and checkpoints under ``output_dir``.
@@ -82,6 +97,7 @@ def build_trainer(options: TrainerOptions, output_dir: str | Path, has_val: bool
     if options.patience is not None and not has_val:
         raise ConfigError("patience (early stopping) needs validation data: pass val=(texts, labels)")
     output_dir = Path(output_dir)
+    _quiet_lightning()
     loggers = [CSVLogger(output_dir, name="logs")]
     if importlib.util.find_spec("tensorboard") is not None:
         loggers.append(TensorBoardLogger(output_dir, name="tensorboard"))
