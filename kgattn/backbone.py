@@ -1,6 +1,7 @@
 """Finding and loading the language backbone (any Hugging Face encoder, by path or hub id)."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from functools import lru_cache
@@ -39,23 +40,31 @@ def resolve_backbone(name_or_path: str | Path | None = None) -> str:
     return name
 
 
+@contextlib.contextmanager
+def quiet_weight_loading():
+    """Hide transformers' per-tensor "Loading weights" bar: noise where many models are built."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
+
+
 def load_backbone(name_or_path: str | Path | None = None):
     """Load ``(model, tokenizer)`` with transformers' Auto classes; errors become BackboneError."""
     from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
     resolved = resolve_backbone(name_or_path)
-    # The per-tensor "Loading weights" bar is noise in pipelines that load several models.
-    bar_was_on = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(resolved)
-        model = AutoModel.from_pretrained(resolved)
+        with quiet_weight_loading():
+            tokenizer = AutoTokenizer.from_pretrained(resolved)
+            model = AutoModel.from_pretrained(resolved)
     except OSError as exc:
         raise BackboneError(f"cannot load backbone {name_or_path!r} ({resolved}): {exc}") from exc
-    finally:
-        if bar_was_on:
-            hf_logging.enable_progress_bar()
     return model, tokenizer
 
 
