@@ -1,7 +1,6 @@
 """KnowledgeGraph.union: merged nodes, preserved edges, prefixes, relations, canonical fingerprints."""
 from __future__ import annotations
 
-import time
 import warnings
 from pathlib import Path
 
@@ -190,13 +189,10 @@ def test_real_fb15k237_and_wordnet_union():
     except DatasetNotFoundError as exc:
         pytest.skip(str(exc))
     fb = fb15k237()
-    start = time.perf_counter()
-    u = KnowledgeGraph.union([fb, wn])
-    seconds = time.perf_counter() - start
+    u = KnowledgeGraph.union([fb, wn])   # its speed is measured by benchmarks/graph_union.py
     assert (u.num_nodes, u.num_edges, u.num_relations) == (
         fb.num_nodes + wn.num_nodes, fb.num_edges + wn.num_edges, fb.num_relations + wn.num_relations)
     assert (u.num_nodes, u.num_edges, u.num_relations) == (132_200, 551_680, 253)
     assert u.metadata["nodes_merged"] == 0 and u.metadata["edges_merged"] == 0
     assert u.label(u.node_index("dog.n.01")) == "dog"
     assert u.label(u.node_index(fb.node_id(0))) == fb.label(0)
-    assert seconds < 30, f"the union took {seconds:.1f} s"   # about 1.2 s when the machine is idle

@@ -3,7 +3,6 @@ and the quickstart itself with the real MiniLM (slow)."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -59,15 +58,12 @@ predict: {{shard_rows: 6, format: jsonl}}
 @pytest.mark.slow
 @pytest.mark.integration
 def test_quickstart_pipeline_with_minilm(tmp_path):
-    """The README's main command; the budget is 5 minutes on 2 CPU cores."""
+    """The README's main command (its 5-minute budget is timed by benchmarks/pipeline.py)."""
     spec = load_spec(REPO / "pipelines" / "quickstart.yaml")
-    start = time.perf_counter()
     result = run_pipeline(spec, run_dir=tmp_path / "run", progress=False)
-    seconds = time.perf_counter() - start
     metrics = json.loads((result.run_dir / "evaluate" / "metrics.json").read_text())
     acc = {v: m["accuracy"]["mean"] for v, m in metrics["tasks"]["sector"]["variants"].items()}
     assert acc["full"] > acc["no_graph"]
-    assert seconds < 300 * 1.5, f"quickstart took {seconds:.0f} s"
 
 
 def test_torchrun_two_ranks_train_ddp_and_split_predict(tmp_path, tiny_backbone):
