@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from kgattn.datasets.conll import conll_mentions, read_conll  # noqa: E402
 from kgattn.datasets.trec import read_trec  # noqa: E402
-from kgattn.linking import EntityLinker, PriorWeights  # noqa: E402
+from kgattn.linking import EntityLinker  # noqa: E402
 from kgattn.linking.coarse import NER_TO_COARSE, graph_node_coarse  # noqa: E402
 from kgattn.linking.wordnet_prior import WORDNET_PRIOR  # noqa: E402
 from kgattn.paths import data_dir  # noqa: E402
@@ -59,7 +59,6 @@ class Bench:
     @property
     def wordnet(self):
         if self._wn is None:
-            from kgattn.datasets import wordnet as wn_mod  # noqa: F401
             from kgattn.datasets.wordnet import wordnet
 
             self._wn = wordnet()

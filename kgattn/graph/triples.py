@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 
 from kgattn.errors import GraphFormatError
-from kgattn.graph.strings import RaggedIds, RaggedStrings, StringTable
 
 
 def as_paths(path_or_paths) -> list[Path]:

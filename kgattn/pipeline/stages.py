@@ -447,7 +447,7 @@ def evaluate_stage(ctx: Context) -> dict:
 # ---------------------------------------------------------------------------------- predict
 def _linked_shards(path: Path, split: str, shard_rows: int) -> Iterator[tuple[int, pa.Table]]:
     """The rows of one split of the linked corpus, renumbered, cut into exact shards."""
-    pending, rows, index, row = [], 0, 0, 0
+    pending, rows, index = [], 0, 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=65536, columns=["id", "text", "split", "mentions"]):
         table = pa.Table.from_batches([batch])
         table = table.filter(pc.equal(table.column("split"), split))
