@@ -146,6 +146,30 @@ def test_basis_rgcn_matches_pyg_rgcnconv():
     assert conv(x, edge_index[:, :0], edge_type[:0]).shape == (20, 6)
 
 
+@pytest.mark.parametrize("aggr", ["mean", "add"])
+def test_basis_rgcn_relation_and_basis_paths_agree(aggr):
+    """Both orders of the sums give PyG's function and the same gradients; "auto" picks per call."""
+    torch.manual_seed(0)
+    conv = BasisRGCNConv(8, 6, num_relations=7, num_bases=3, aggr=aggr)
+    x = torch.randn(30, 8, requires_grad=True)
+    edge_index = torch.randint(0, 30, (2, 90))
+    edge_type = torch.randint(0, 7, (90,))
+    reference = RGCNConv.forward(conv, x, edge_index, edge_type)
+    results = {}
+    for path in ("relation", "basis", "auto"):
+        conv.path = path
+        out = conv(x, edge_index, edge_type)
+        torch.testing.assert_close(out, reference, atol=1e-5, rtol=1e-5)
+        grads = torch.autograd.grad(out.square().sum(), [x, conv.weight, conv.comp, conv.root, conv.bias])
+        results[path] = grads
+        assert conv(x, edge_index[:, :0], edge_type[:0]).shape == (30, 6)
+    for a, b in zip(results["relation"], results["basis"]):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    conv.path = "sideways"
+    with pytest.raises(ValueError, match="sideways"):
+        conv(x, edge_index, edge_type)
+
+
 @pytest.mark.parametrize("gnn, layers, fusion, attention", [
     ("rgcn", 1, "cross_attention", "additive"), ("gatv2", 2, "greaselm", "dot"),
     ("transformer", 3, "cross_attention", "dot")])
@@ -277,6 +301,47 @@ def test_greaselm_updates_node_states_from_the_text(tiny_backbone):
     assert float(states["greaselm"][0][1, 2:].abs().max()) == 0.0  # padding stays zero
 
 
+def test_padding_never_changes_an_examples_outputs(model):
+    """An example gives the same logits alone and batched with a longer one (its padding skips fusion)."""
+    m = copy.deepcopy(model)
+    open_gates(m)
+    g = make_graph([3, 4], t=9)
+    ids, _ = text_inputs(2, t=9)
+    am = torch.ones(2, 9, dtype=torch.long)
+    am[0, 5:] = 0
+    alone = GraphBatch(**{k: (v[:1] if k not in ("edge_index", "edge_type") else v) for k, v in g.__dict__.items()})
+    keep = g.edge_index[0] < g.max_nodes
+    alone = GraphBatch(**{**alone.__dict__, "edge_index": g.edge_index[:, keep], "edge_type": g.edge_type[keep],
+                          "mention_nodes": g.mention_nodes[:1, :5]})
+    with torch.no_grad():
+        batched = m(ids, am, g)
+        single = m(ids[:1, :5], am[:1, :5], alone)
+    for k in batched.logits:
+        torch.testing.assert_close(batched.logits[k][0], single.logits[k][0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(batched.last_hidden_state[0, :5], single.last_hidden_state[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(batched.attentions[1][0, :, :5], single.attentions[1][0], atol=1e-5, rtol=1e-5)
+
+
+def test_output_attentions_false_skips_weights_only(tiny_backbone):
+    torch.manual_seed(0)
+    m = KGAugmentedModel(make_config(tiny_backbone)).eval()
+    open_gates(m)
+    ids, am = text_inputs(3)
+    g = make_graph([3, 4, 0])
+    labels = {"coarse": torch.tensor([0, 1, 2])}
+    with torch.no_grad():
+        full = m(ids, am, g)
+        lean = m(ids, am, g, output_attentions=False)
+        # The alignment loss needs the weights: they are computed (and returned) anyway.
+        with_loss = m(ids, am, g, labels=labels, output_attentions=False)
+    assert len(full.attentions) == 2 and lean.attentions == [] and len(with_loss.attentions) == 2
+    assert set(lean.gates) == set(full.gates)
+    for k in full.logits:
+        torch.testing.assert_close(lean.logits[k], full.logits[k], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(lean.last_hidden_state, full.last_hidden_state, atol=1e-5, rtol=1e-5)
+    assert "align" in with_loss.losses
+
+
 def test_tuple_returning_layers_are_supported(model):
     """transformers 4.x layers return (hidden, ...) tuples; the hook keeps the extra items."""
     from kgattn.models.model import _FusionState
@@ -327,6 +392,89 @@ def test_additive_scoring_block_masks_padding():
     assert torch.equal(out, h)  # gate 0
     assert att.shape == (2, 2, 5, 4)
     assert float(att[0, ..., 2].detach().abs().max()) == 0.0 and torch.equal(att[1, ..., 0], torch.ones(2, 5))
+
+
+def _fusion_inputs(seed: int = 0):
+    """3 examples: 4 and 0 (of 5) real nodes and 2 real nodes; 7, 4 and 2 (of 7) real tokens."""
+    gen = torch.Generator().manual_seed(seed)
+    h = torch.randn(3, 7, 8, generator=gen)
+    nodes = torch.randn(3, 5, 6, generator=gen)
+    node_mask = torch.tensor([[True] * 4 + [False], [False] * 5, [True, True, False, False, False]])
+    token_mask = torch.tensor([[True] * 7, [True] * 4 + [False] * 3, [True] * 2 + [False] * 5])
+    return h, nodes, node_mask, token_mask
+
+
+def test_fusion_fold_project_and_sdpa_paths_agree():
+    """The folded and projected orders (and SDPA without weights) compute one function, gradients included."""
+    torch.manual_seed(0)
+    block = GatedCrossAttention(8, 6, heads=2, dropout=0.0)
+    with torch.no_grad():
+        block.gate.fill_(0.8)
+    h, nodes, node_mask, token_mask = _fusion_inputs()
+    results = {}
+    for path in ("fold", "project"):
+        block.path = path
+        for need_weights in (True, False):
+            block.zero_grad()
+            out, att = block(h, nodes, node_mask, token_mask=token_mask, need_weights=need_weights)
+            assert (att is None) == (not need_weights)
+            out.square().sum().backward()
+            # Every parameter is in the graph (DDP needs it), k's bias included though its gradient is ~0.
+            assert all(p.grad is not None for p in block.parameters())
+            results[path, need_weights] = (out.detach(), att, {n: p.grad.clone() for n, p in block.named_parameters()})
+    ref_out, ref_att, ref_grads = results["project", True]
+    assert ref_att.shape == (3, 2, 7, 6) and ref_att.dtype == torch.float32
+    for key, (out, att, grads) in results.items():
+        torch.testing.assert_close(out, ref_out, atol=1e-5, rtol=1e-5, msg=str(key))
+        if att is not None:
+            torch.testing.assert_close(att, ref_att, atol=1e-5, rtol=1e-5, msg=str(key))
+        for name, g in grads.items():
+            torch.testing.assert_close(g, ref_grads[name], atol=1e-5, rtol=1e-5, msg=f"{key} {name}")
+    # Padding tokens pass through untouched and put all their weight on the null node.
+    assert torch.equal(ref_out[~token_mask], h[~token_mask])
+    assert torch.equal(ref_att.permute(0, 2, 1, 3)[~token_mask][..., 0], torch.ones(8, 2))
+    # Real tokens are computed as without the token mask (the projections just skip padding rows).
+    for path in ("fold", "project"):
+        block.path = path
+        with torch.no_grad():
+            full, full_att = block(h, nodes, node_mask)
+        torch.testing.assert_close(full[token_mask], ref_out[token_mask], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(full_att.permute(0, 2, 1, 3)[token_mask],
+                                   ref_att.permute(0, 2, 1, 3)[token_mask], atol=1e-5, rtol=1e-5)
+    block.path = "diagonal"
+    with pytest.raises(ValueError, match="diagonal"):
+        block(h, nodes, node_mask)
+
+
+def test_fusion_auto_path_picks_fewer_multiply_adds():
+    block = GatedCrossAttention(384, 128, heads=4)
+    assert block._folds(real=350, b=32, t=17, keys=33)          # short questions, 32 nodes: fold
+    assert not block._folds(real=4096, b=32, t=128, keys=33)    # long texts: project keys and values
+    assert not block._folds(real=350, b=32, t=17, keys=1)       # no nodes (the no-graph model)
+    assert not GatedCrossAttention(8, 6, heads=2, attention="additive")._folds(1, 1, 1, 1000)
+
+
+def test_folded_attention_dropout_keeps_the_value_bias_share():
+    """With dropped weights that no longer sum to 1 the folded order scales b_v like the projected one."""
+
+    class Halve(torch.nn.Module):  # deterministic stand-in for dropout (same in both layouts)
+        p = 0.5
+
+        def forward(self, x):
+            return x * 0.5
+
+    torch.manual_seed(0)
+    block = GatedCrossAttention(8, 6, heads=2, dropout=0.0).train()
+    block.attn_dropout = Halve()
+    with torch.no_grad():
+        block.gate.fill_(0.8)
+        block.v.bias.normal_()
+    h, nodes, node_mask, token_mask = _fusion_inputs(1)
+    outs = {}
+    for path in ("fold", "project"):
+        block.path = path
+        outs[path] = block(h, nodes, node_mask, token_mask=token_mask)[0]
+    torch.testing.assert_close(outs["fold"], outs["project"], atol=1e-5, rtol=1e-5)
 
 
 # ---------------------------------------------------------------- losses

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -23,9 +24,31 @@ class GatedCrossAttention(nn.Module):
     so an untrained block returns ``h`` bit for bit. The null node is always a valid key, so an
     example with no nodes attends only to it (no empty softmax, no NaN).
 
-    Shapes: ``hidden`` [B, T, H], ``nodes`` [B, N, d], ``node_mask`` [B, N] ->
-    (``hidden`` [B, T, H], attention weights [B, heads, T, 1 + N], index 0 = null node).
+    Padding tokens (``token_mask`` False) skip the block: their states pass through unchanged
+    and their attention row puts all its weight on the null node. No real token ever attends to
+    a padding token, so this changes nothing the model reads, and the projections run on the
+    real tokens only.
+
+    With dot scoring the same function has a cheaper order when there are fewer real tokens
+    than keys (short texts, tens of nodes): per head :math:`q^\top (W_k n + b_k) =
+    (W_k^\top q)^\top n + q^\top b_k` and, as the weights sum to 1,
+    :math:`\sum_j \alpha_j W_v n_j + b_v = W_v \sum_j \alpha_j n_j + b_v`. So ``"fold"`` attends
+    with :math:`W_k^\top q` directly over the raw node states ([B, h*T, d] x [B, d, 1+N], one
+    batched product for all heads) and projects the pooled nodes with :math:`W_v` afterwards:
+    O(R H d) per block for R real tokens instead of the O(B (1+N) H d) of projecting every key
+    and value. ``path="auto"`` picks the order with fewer multiply-adds per call; ``"project"``
+    (the textbook order, also the only one for additive scoring) or ``"fold"`` force one. Both
+    return the same outputs and weights up to float rounding (tested). With
+    ``need_weights=False`` the weights are not returned, and the projected order runs
+    :func:`~torch.nn.functional.scaled_dot_product_attention` instead of an explicit softmax
+    (the folded order's explicit softmax is already as fast as SDPA there).
+
+    Shapes: ``hidden`` [B, T, H], ``nodes`` [B, N, d], ``node_mask`` [B, N], ``token_mask``
+    [B, T] or None (all real) -> (``hidden`` [B, T, H], attention weights float32
+    [B, heads, T, 1 + N] (index 0 = null node), or None with ``need_weights=False``).
     """
+
+    PATHS = ("auto", "fold", "project")
 
     def __init__(self, hidden_size: int, node_dim: int, heads: int = 4, attention: str = "dot",
                  dropout: float = 0.1):
@@ -46,6 +69,7 @@ class GatedCrossAttention(nn.Module):
         self.gate = nn.Parameter(torch.zeros(()))
         self.attn_dropout = nn.Dropout(dropout)
         self.dropout = nn.Dropout(dropout)
+        self.path = "auto"
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -65,31 +89,114 @@ class GatedCrossAttention(nn.Module):
         mask = torch.cat([node_mask.new_ones(b, 1), node_mask.bool()], dim=1)
         return kv, mask
 
-    def forward(self, hidden: torch.Tensor, nodes: torch.Tensor, node_mask: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        b, t, _ = hidden.shape
-        kv, mask = self.keys(nodes, node_mask)
-        q = self.q(self.norm(hidden)).view(b, t, self.heads, self.head_dim)
-        k = self.k(kv).view(b, -1, self.heads, self.head_dim)
-        v = self.v(kv).view(b, -1, self.heads, self.head_dim)
-        # Scores and softmax in float32: bf16 logits lose the small differences between nodes.
-        if self.score is None:
-            scores = torch.einsum("bthd,bnhd->bhtn", q.float(), k.float()) / math.sqrt(self.head_dim)
+    def forward(self, hidden: torch.Tensor, nodes: torch.Tensor, node_mask: torch.Tensor,
+                token_mask: torch.Tensor | None = None, need_weights: bool = True
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        b, t, width = hidden.shape
+        kv, key_mask = self.keys(nodes, node_mask)
+        allowed = key_mask[:, None, :].expand(b, t, -1)                        # [B, T, 1+N]
+        rows = None                                                            # real token rows of [B*T]
+        if token_mask is not None and not bool(token_mask.all()):
+            token_mask = token_mask.bool()
+            allowed = allowed & token_mask[:, :, None]
+            allowed[:, :, 0] = True                                            # padding: null node only
+            rows = token_mask.reshape(-1).nonzero().squeeze(1)
+        flat = hidden.reshape(b * t, width)
+        x = flat if rows is None else flat.index_select(0, rows)
+        q = self.q(self.norm(x))                                               # [R, H]
+        if self._folds(q.shape[0], b, t, kv.shape[1]):
+            ctx, attn = self._attend_folded(q, kv, allowed, rows, b, t)
         else:
-            e = torch.tanh(q.float().permute(0, 2, 1, 3).unsqueeze(3) + k.float().permute(0, 2, 1, 3).unsqueeze(2))
+            ctx, attn = self._attend_projected(q, kv, allowed, rows, b, t, need_weights)
+        if not need_weights:
+            attn = None
+        out = torch.tanh(self.gate).to(hidden.dtype) * self.dropout(self.o(ctx)).to(hidden.dtype)  # [R, H]
+        if rows is None:
+            return hidden + out.view(b, t, width), attn
+        return flat.index_add(0, rows, out).view(b, t, width), attn
+
+    def _folds(self, real: int, b: int, t: int, keys: int) -> bool:
+        if self.path not in self.PATHS:
+            raise ValueError(f"unknown GatedCrossAttention path {self.path!r}; expected one of {self.PATHS}")
+        if self.attention != "dot" or self.path == "project":
+            return False
+        if self.path == "fold":
+            return True
+        # multiply-adds: project = K and V of every key + scores and mixing per head;
+        # fold = W_k^T q and W_v c per real token + scores and mixing over d-wide node states.
+        project = 2 * b * keys * self.node_dim * self.hidden_size + 2 * b * t * keys * self.hidden_size
+        fold = 2 * real * self.hidden_size * self.node_dim + 2 * b * t * self.heads * keys * self.node_dim
+        return fold < project
+
+    def _scatter(self, values: torch.Tensor, rows: torch.Tensor | None, b: int, t: int) -> torch.Tensor:
+        """[R, ...] rows of real tokens -> [B, T, ...] with zeros at padding."""
+        if rows is None:
+            return values.reshape(b, t, *values.shape[1:])
+        full = values.new_zeros(b * t, *values.shape[1:]).index_copy_(0, rows, values)
+        return full.view(b, t, *values.shape[1:])
+
+    @staticmethod
+    def _gather(values: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:
+        """[B, T, ...] -> [R, ...] rows of real tokens."""
+        flat = values.reshape(-1, *values.shape[2:])
+        return flat if rows is None else flat.index_select(0, rows)
+
+    def _softmax(self, scores: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        # Softmax in float32: bf16 logits lose the small differences between nodes.
+        return torch.softmax(scores.float().masked_fill(~allowed, float("-inf")), dim=-1)
+
+    def _attend_projected(self, q, kv, allowed, rows, b, t, need_weights=True):
+        """Textbook order: project keys and values, attend per head. -> (ctx [R, H], attn [B, h, T, 1+N] or None)."""
+        h, dh = self.heads, self.head_dim
+        qp = self._scatter(q, rows, b, t).view(b, t, h, dh)
+        k = self.k(kv).view(b, -1, h, dh)
+        v = self.v(kv).view(b, -1, h, dh)
+        if self.score is None and not need_weights:
+            ctx = F.scaled_dot_product_attention(
+                qp.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=allowed[:, None],
+                dropout_p=self.attn_dropout.p if self.training else 0.0)           # [B, h, T, dh]
+            return self._gather(ctx.transpose(1, 2), rows).reshape(-1, h * dh), None
+        if self.score is None:
+            scores = torch.einsum("bthd,bnhd->bhtn", qp, k) / math.sqrt(dh)
+        else:
+            e = torch.tanh(qp.float().permute(0, 2, 1, 3).unsqueeze(3) + k.float().permute(0, 2, 1, 3).unsqueeze(2))
             scores = torch.einsum("bhtnd,hd->bhtn", e, self.score.float())
-        scores = scores.masked_fill(~mask[:, None, None, :], float("-inf"))
-        attn = torch.softmax(scores, dim=-1)                                   # [B, heads, T, 1+N]
-        ctx = torch.einsum("bhtn,bnhd->bthd", self.attn_dropout(attn).to(v.dtype), v).reshape(b, t, -1)
-        out = self.dropout(self.o(ctx))
-        return hidden + torch.tanh(self.gate).to(hidden.dtype) * out.to(hidden.dtype), attn
+        attn = self._softmax(scores, allowed[:, None])                         # [B, h, T, 1+N]
+        ctx = torch.einsum("bhtn,bnhd->bthd", self.attn_dropout(attn).to(v.dtype), v)
+        return self._gather(ctx, rows).reshape(-1, h * dh), attn
+
+    def _attend_folded(self, q, kv, allowed, rows, b, t):
+        """Keys and values folded into the queries (dot scoring). -> (ctx [R, H], attn [B, h, T, 1+N])."""
+        h, dh = self.heads, self.head_dim
+        q = q.view(-1, h, dh)
+        wk = self.k.weight.view(h, dh, self.node_dim)
+        qk = torch.einsum("rhe,hef->rhf", q, wk.to(q.dtype))                   # [R, h, d]  W_k^T q
+        # q.b_k is the same for every key of a token (it cancels in the softmax); kept so the
+        # scores, and b_k's (zero) gradient, match the projected order.
+        qb = (q * self.k.bias.view(h, dh).to(q.dtype)).sum(-1, keepdim=True)   # [R, h, 1]
+        qk = self._scatter(qk, rows, b, t).reshape(b, t * h, self.node_dim)    # row t*h + head
+        qb = self._scatter(qb, rows, b, t).reshape(b, t * h, 1)
+        scores = torch.baddbmm(qb, qk, kv.transpose(1, 2).to(qk.dtype), beta=1 / math.sqrt(dh),
+                               alpha=1 / math.sqrt(dh))                        # [B, T*h, 1+N]
+        attn = self._softmax(scores, allowed.repeat_interleave(h, dim=1))
+        dropped = self.attn_dropout(attn)
+        pooled = torch.bmm(dropped.to(kv.dtype), kv).view(b, t, h, self.node_dim)     # sum_j a_j n_j
+        pooled = self._gather(pooled, rows)                                    # [R, h, d]
+        wv = self.v.weight.view(h, dh, self.node_dim)
+        ctx = torch.einsum("rhf,hef->rhe", pooled, wv.to(pooled.dtype))        # [R, h, dh]
+        bias = self.v.bias.view(h, dh).to(ctx.dtype)
+        if self.training and self.attn_dropout.p > 0:  # dropped weights do not sum to 1: b_v gets their sum
+            bias = bias * self._gather(dropped.sum(-1).view(b, t, h, 1), rows).to(ctx.dtype)
+        ctx = (ctx + bias).reshape(-1, h * dh)
+        return ctx, attn.view(b, t, h, -1).transpose(1, 2)
 
     def gate_value(self) -> torch.Tensor:
         """The effective gate tanh(g) (0-dim)."""
         return torch.tanh(self.gate)
 
     def extra_repr(self) -> str:
-        return f"hidden={self.hidden_size}, node_dim={self.node_dim}, heads={self.heads}, attention={self.attention}"
+        return (f"hidden={self.hidden_size}, node_dim={self.node_dim}, heads={self.heads}, "
+                f"attention={self.attention}, path={self.path}")
 
 
 class ModalityInteraction(nn.Module):

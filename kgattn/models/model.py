@@ -40,13 +40,17 @@ class KGOutput:
         losses:            {term: scalar} every term, unweighted ("task:<name>", "link", "align");
                            a term is absent when the batch has no target for it (no labelled
                            example of that task, no edge, no mention token).
-        attentions:        one [B, heads, T, 1+N] per fusion layer (key 0 = the learned null node).
+        attentions:        one float32 [B, heads, T, 1+N] per fusion layer (key 0 = the learned null
+                           node); a padding token's row puts all its weight on the null node.
+                           Empty when ``forward(output_attentions=False)`` and no alignment loss
+                           was computed.
         gates:             {backbone layer index: tanh(g)} of each fusion block (0-dim tensors).
         node_states:       [B, N, d] node states after the GNN (and GreaseLM updates), or None
                            when no graph was used.
         pooled_graph:      [B, d] the [CLS]-queried attention pool over null node + nodes.
         pool_weights:      [B, 1+N] the pooling weights (key 0 = null node).
-        last_hidden_state: [B, T, H] the backbone's final hidden states (fusion included).
+        last_hidden_state: [B, T, H] the backbone's final hidden states (fusion included; padding
+                           tokens skip the fusion blocks, which no real token can notice).
         fusion_layers:     backbone layer indices carrying a fusion block, in order.
     """
 
@@ -68,6 +72,8 @@ class _FusionState:
 
     nodes: torch.Tensor
     node_mask: torch.Tensor
+    token_mask: torch.Tensor | None = None  # [B, T] real tokens; None = all real
+    need_weights: bool = True
     attentions: list[torch.Tensor] = field(default_factory=list)
     gates: dict[int, torch.Tensor] = field(default_factory=dict)
 
@@ -226,18 +232,24 @@ class KGAugmentedModel(nn.Module):
         is_tensor = isinstance(output, torch.Tensor)  # transformers 5 layers return a tensor, 4.x a tuple
         hidden = output if is_tensor else output[0]
         block = self.fusion[pos]
-        hidden, attn = block(hidden, state.nodes, state.node_mask)
+        hidden, attn = block(hidden, state.nodes, state.node_mask, token_mask=state.token_mask,
+                             need_weights=state.need_weights)
         if self.interaction is not None:
             hidden, state.nodes = self.interaction[pos](hidden, state.nodes, state.node_mask)
-        state.attentions.append(attn)
+        if attn is not None:
+            state.attentions.append(attn)
         state.gates[self.fusion_layers[pos]] = block.gate_value()
         return hidden if is_tensor else (hidden, *output[1:])
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 graph: GraphBatch | None = None, token_type_ids: torch.Tensor | None = None,
-                labels: dict[str, torch.Tensor] | None = None) -> KGOutput:
+                labels: dict[str, torch.Tensor] | None = None, output_attentions: bool = True) -> KGOutput:
         """Shapes: ``input_ids``/``attention_mask``/``token_type_ids`` [B, T]; ``labels`` {task: [B]}
-        (class ids, -100 = no label for that example)."""
+        (class ids, -100 = no label for that example).
+
+        ``output_attentions=False`` skips materialising the fusion attention weights (faster for
+        long texts; ``KGOutput.attentions`` is then empty) unless the alignment loss needs them.
+        """
         b, t = input_ids.shape
         if self.training and self._backbone_checkpointing():
             # Recomputed layers would run the fusion hooks again after the per-forward state is gone.
@@ -252,6 +264,8 @@ class KGAugmentedModel(nn.Module):
         if graph is not None:
             self._check_graph(graph, b, t)
         want_loss = labels is not None
+        align = (want_loss and graph is not None and self.config.alignment and graph.mention_nodes is not None
+                 and bool((graph.mention_nodes >= 0).any()))
 
         hold_out = want_loss and self.training and self.link_loss is not None
         if graph is not None:
@@ -261,7 +275,11 @@ class KGAugmentedModel(nn.Module):
             nodes, target_edges = self.pool.null.new_zeros(b, 0, self.config.gnn_dim), None
             node_mask = torch.zeros(b, 0, dtype=torch.bool, device=input_ids.device)
 
-        state = _FusionState(nodes=nodes, node_mask=node_mask)
+        token_mask = None
+        if attention_mask is not None and attention_mask.shape == (b, t) and not bool(attention_mask.all()):
+            token_mask = attention_mask.bool()  # padding tokens skip the fusion blocks
+        state = _FusionState(nodes=nodes, node_mask=node_mask, token_mask=token_mask,
+                             need_weights=output_attentions or align)
         self._state = state
         try:
             kwargs = {"attention_mask": attention_mask}
@@ -270,8 +288,8 @@ class KGAugmentedModel(nn.Module):
             out = self.backbone(input_ids=input_ids, return_dict=True, **kwargs)
         finally:
             self._state = None
-        if len(state.attentions) != len(self.fusion_layers):
-            raise RuntimeError(f"{len(state.attentions)} of {len(self.fusion_layers)} fusion hooks ran; "
+        if len(state.gates) != len(self.fusion_layers):
+            raise RuntimeError(f"{len(state.gates)} of {len(self.fusion_layers)} fusion hooks ran; "
                                "the backbone skipped a hooked layer")
 
         hidden = out.last_hidden_state
@@ -289,8 +307,7 @@ class KGAugmentedModel(nn.Module):
                 et = graph.edge_type[target_edges]
                 losses["link"] = self.link_loss(nodes.reshape(-1, nodes.shape[-1]), node_mask.reshape(-1),
                                                 graph.edge_index[:, target_edges], self.relations(et))
-            if (graph is not None and self.config.alignment and graph.mention_nodes is not None
-                    and bool((graph.mention_nodes >= 0).any())):
+            if align:
                 losses["align"] = alignment_loss(state.attentions, graph.mention_nodes)
             if losses:
                 loss = self.loss_weighting(losses)
