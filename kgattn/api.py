@@ -31,7 +31,7 @@ from kgattn.training.labels import DEFAULT_TASK, LabelEncoder, fit_encoders, nor
 
 
 #: File names inside a saved classifier directory.
-CLASSIFIER_JSON, MODEL_DIR, TOKENIZER_DIR = "classifier.json", "model", "tokenizer"
+CLASSIFIER_JSON, MODEL_DIR, TOKENIZER_DIR, LINKER_DIR = "classifier.json", "model", "tokenizer", "linker"
 FORMAT, FORMAT_VERSION = "kgattn.KGClassifier", 1
 
 _PARAMS = ("backbone", "use_graph", "gnn", "fusion_layers", "max_nodes", "hops", "fusion", "max_length",
@@ -547,7 +547,9 @@ class KGClassifier:
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
-        """Write ``classifier.json``, ``model/`` (config JSON + safetensors) and ``tokenizer/``.
+        """Write ``classifier.json``, ``model/`` (config JSON + safetensors), ``tokenizer/`` and,
+        when the classifier has a linker, ``linker/`` (so a loaded classifier links texts as the
+        trained one did).
 
         No pickle: the Lightning checkpoint used during training is not part of it.
         """
@@ -562,6 +564,8 @@ class KGClassifier:
                 raise ConfigError(f"parameter {key!r} = {value!r} cannot be saved as JSON") from exc
         self.model_.save_pretrained(directory / MODEL_DIR)
         self._tokenizer().save_pretrained(directory / TOKENIZER_DIR)
+        if self.linker is not None:
+            self.linker.save(directory / LINKER_DIR)
         meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "params": params,
                 "classes": self.classes_, "single_task": self._single_task_,
                 "kg_fingerprint": self.kg_fingerprint_, "max_length": self._max_length_}
@@ -576,7 +580,9 @@ class KGClassifier:
         :class:`~kgattn.errors.FingerprintMismatchError`); without it only ``use_graph=False``
         inference works. The tokenizer and the model load from ``directory`` alone; node
         features not yet in the on-disk cache are encoded with the original ``backbone``, which
-        must then still be loadable.
+        must then still be loadable. The saved linker is restored unless ``linker`` is given;
+        a classifier saved without one (every call passed mentions) builds ``EntityLinker(kg)``
+        when it first needs to link.
         """
         from kgattn.models import KGAugmentedModel
         from kgattn.training.module import KGClassifierModule
@@ -595,6 +601,10 @@ class KGClassifier:
         if kg is not None and saved_fp is not None and kg.fingerprint != saved_fp:
             raise FingerprintMismatchError(f"{path}: the classifier was trained on a knowledge graph with fingerprint "
                                            f"{saved_fp}, the graph given has {kg.fingerprint}")
+        if linker is None and kg is not None and (directory / LINKER_DIR).is_dir():
+            from kgattn.linking import EntityLinker
+
+            linker = EntityLinker.load(directory / LINKER_DIR, kg)
         clf = cls(kg=kg, linker=linker, **meta["params"])
         clf._tokenizer_dir_ = str(directory / TOKENIZER_DIR)
         clf._tokenizer()

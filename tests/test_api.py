@@ -150,6 +150,22 @@ def test_save_load_round_trip_without_pickle(world, fitted, tmp_path):
         KGClassifier.load(directory, kg=other)
 
 
+def test_save_load_keeps_the_linker(world, tiny_backbone, tmp_path):
+    """Texts without pre-linked mentions are linked after loading exactly as before saving."""
+    from kgattn.linking import EntityLinker
+
+    kg, _, train, test = world
+    linker = EntityLinker(kg, disambiguate="prior", top_k=2, nil_threshold=0.05)
+    clf = KGClassifier(kg=kg, linker=linker, backbone=tiny_backbone, max_epochs=1, **FAST)
+    clf.fit(train[0][:24], train[1][:24])
+    directory = clf.save(tmp_path / "clf")
+    assert (directory / "linker").is_dir()
+    assert {p.suffix for p in directory.rglob("*") if p.is_file()} <= {".json", ".safetensors", ".txt"}
+    loaded = KGClassifier.load(directory, kg=kg)
+    assert loaded.linker is not None and loaded.linker.get_config() == linker.get_config()
+    assert np.allclose(loaded.predict_proba(test[0][:8]), clf.predict_proba(test[0][:8]), atol=1e-6)
+
+
 def test_multitask_labels_and_determinism(world, tiny_backbone):
     kg, names, train, _ = world
     texts, mentions = train[0][:32], train[2][:32]
