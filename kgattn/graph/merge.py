@@ -51,6 +51,8 @@ def union(graphs: Sequence["KnowledgeGraph"], prefixes: Sequence[str] | None = N
     metadata, plus how many nodes and edges were merged. Raises ``ValueError`` on a bad argument
     and :class:`~kgattn.errors.EmptyGraphError` for no inputs.
     """
+    from kgattn.graph.store import sort_edges  # store imports this module: import at call time
+
     if cls is None:
         from kgattn.graph.store import KnowledgeGraph as cls  # noqa: N813
     graphs = list(graphs)
@@ -139,11 +141,7 @@ def union(graphs: Sequence["KnowledgeGraph"], prefixes: Sequence[str] | None = N
     src = np.concatenate([occ_per[j][kg._src] for j, kg in enumerate(graphs)])
     dst = np.concatenate([occ_per[j][kg._dst] for j, kg in enumerate(graphs)])
     rel = np.concatenate([rel_maps[j][kg._rel] for j, kg in enumerate(graphs)])
-    order = np.lexsort((rel, dst, src))
-    src, dst, rel = src[order], dst[order], rel[order]
-    del order
-    dup = np.zeros(src.size, dtype=bool)
-    dup[1:] = (src[1:] == src[:-1]) & (dst[1:] == dst[:-1]) & (rel[1:] == rel[:-1])
+    src, dst, rel, dup = sort_edges(src, dst, rel)
     edges_merged = int(dup.sum())
     if edges_merged:
         src, dst, rel = src[~dup], dst[~dup], rel[~dup]

@@ -46,6 +46,16 @@ def inverse_name(name: str) -> str:
     return f"inverse of {name}"
 
 
+def sort_edges(src: np.ndarray, dst: np.ndarray, rel: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Edges sorted by (src, dst, rel), and a mask of those repeating the edge before them."""
+    order = np.lexsort((rel, dst, src))
+    src, dst, rel = src[order], dst[order], rel[order]
+    dup = np.zeros(src.size, dtype=bool)
+    dup[1:] = (src[1:] == src[:-1]) & (dst[1:] == dst[:-1]) & (rel[1:] == rel[:-1])
+    return src, dst, rel, dup
+
+
 class KnowledgeGraph:
     """An immutable typed directed multigraph with named nodes.
 
@@ -173,12 +183,7 @@ class KnowledgeGraph:
                   src, dst, rel, relation_names, relation_ids, add_inverse, metadata, source):
         n, num_rel = len(ids), len(relation_names)
         where = f"{source}: " if source else ""
-        # Sort by (src, dst, rel) and drop repeats.
-        order = np.lexsort((rel, dst, src))
-        src, dst, rel = src[order], dst[order], rel[order]
-        del order
-        dup = np.zeros(src.size, dtype=bool)
-        dup[1:] = (src[1:] == src[:-1]) & (dst[1:] == dst[:-1]) & (rel[1:] == rel[:-1])
+        src, dst, rel, dup = sort_edges(src, dst, rel)
         n_dup = int(dup.sum())
         if n_dup:
             first = int(np.flatnonzero(dup)[0])
