@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kgattn.backbone import resolve_backbone
+from kgattn.backbone import quiet_weight_loading, resolve_backbone
 from kgattn.errors import BackboneError, ConfigError, LabelError
 from kgattn.models.config import KGAugmentedConfig
 from kgattn.models.fusion import GatedCrossAttention, ModalityInteraction
@@ -99,7 +99,8 @@ def build_backbone(config: KGAugmentedConfig, load_weights: bool = True) -> nn.M
     kwargs = {"attn_implementation": config.attn_implementation} if config.attn_implementation else {}
     try:
         if load_weights:
-            model = AutoModel.from_pretrained(resolve_backbone(config.backbone), **kwargs)
+            with quiet_weight_loading():
+                model = AutoModel.from_pretrained(resolve_backbone(config.backbone), **kwargs)
         else:
             if config.backbone_config is not None:
                 bconf = AutoConfig.for_model(**config.backbone_config)
