@@ -489,12 +489,14 @@ class KGClassifier:
         return self._single({t: self.encoders_[t].decode(p.argmax(1)) if len(p) else [] for t, p in proba.items()})
 
     def evaluate(self, texts: Sequence[str], labels, use_graph: bool | None = None, mentions=None) -> dict:
-        """``{task: {"accuracy", "macro_f1", "weighted_f1", "n"}}`` on labelled texts.
+        """``{task: {"accuracy", "macro_f1", "weighted_f1", "n", "per_class"}}`` on labelled texts.
 
+        The metrics are :func:`kgattn.evaluation.metrics.classification_metrics` (macro-F1 over
+        the classes present in ``labels``), the same numbers the pipeline's reports give.
         ``use_graph=False`` evaluates the same model with its graph input removed. A label not
         seen in training raises :class:`~kgattn.errors.LabelError` naming it and its index.
         """
-        from sklearn.metrics import accuracy_score, f1_score
+        from kgattn.evaluation.metrics import classification_metrics
 
         self._check_fitted()
         texts = check_texts(texts)
@@ -504,11 +506,12 @@ class KGClassifier:
         proba = self._proba(texts, mentions, use_graph)
         out = {}
         for task, y in gold.items():
-            pred = proba[task].argmax(1)
-            out[task] = {"accuracy": float(accuracy_score(y, pred)),
-                         "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0)),
-                         "weighted_f1": float(f1_score(y, pred, average="weighted", zero_division=0)),
-                         "n": len(y)}
+            enc = self.encoders_[task]
+            m = classification_metrics(enc.decode(y), enc.decode(proba[task].argmax(1)), labels=enc.classes)
+            # Support-weighted mean of per-class F1: scikit-learn's average="weighted".
+            weighted = sum(c["f1"] * c["support"] for c in m["per_class"].values()) / m["n"]
+            out[task] = {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "weighted_f1": weighted,
+                         "n": m["n"], "per_class": m["per_class"]}
         return out
 
     def explain(self, text: str, mentions: Sequence[Mention] | None = None, top_k: int = 5) -> Explanation:
