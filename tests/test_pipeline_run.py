@@ -195,3 +195,23 @@ def test_two_process_predict_splits_shards(tmp_path):
     assert marker["shards"] == 8 and marker["shards_per_rank"] == {"0": 4, "1": 4}   # 30 rows, shards of 4
     expected = pq.read_table(single.run_dir / "predict" / "predictions.parquet")
     assert pq.read_table(run_dir / "predict" / "predictions.parquet").equals(expected)
+
+
+def test_knowledge_baselines_are_trained_and_compared_with_the_full_model(tmp_path):
+    spec_path = write_toy_world(tmp_path, rows=60,
+                                extra_spec="evaluate: {seeds: [0], variants: [full, no_graph, knowledge_as_text, "
+                                           "graph_features], bootstrap: 200, permutations: 200, "
+                                           "text_neighbours: 4, text_max_length: 96}\n")
+    components = FakeComponents()
+    result = run_pipeline(spec_path, stages=["link", "train", "evaluate"], components=components, **QUIET)
+    metrics = json.loads((result.run_dir / "evaluate" / "metrics.json").read_text())
+    task = metrics["tasks"]["label"]
+    assert set(task["variants"]) == {"full", "no_graph", "knowledge_as_text", "graph_features"}
+    assert {"full_vs_knowledge_as_text", "full_vs_graph_features"} <= set(task["paired"])
+    text_run = [p for p in components.trained if p.get("max_length") == 96]
+    assert len(text_run) == 1 and text_run[0]["use_graph"] is False
+    assert [p for p in components.trained if p.get("fusion") == "bag"][0]["use_graph"] is True
+    # The toy label is the city's country, which only the graph knows: appended as text (the
+    # city's neighbours), the no-graph word-count model reads it too.
+    assert task["variants"]["knowledge_as_text"]["accuracy"]["mean"] == 1.0
+    assert task["variants"]["no_graph"]["accuracy"]["mean"] < 0.7

@@ -202,6 +202,14 @@ def test_param_groups_split_backbone_and_new_layers(tiny_model):
     groups = frozen._param_groups()
     assert {g["lr"] for g in groups} == {1e-3}
     assert not any(p.requires_grad for p in frozen.model.backbone_parameters())
+    # gate_lr: the scalar fusion gates get their own rate (and no weight decay); the rest keeps lr.
+    gated = _module(copy.deepcopy(tiny_model), lr=1e-3, backbone_lr=2e-5, gate_lr=5e-2)
+    by_lr = {}
+    for g in gated._param_groups():
+        by_lr.setdefault(g["lr"], []).extend(g["params"])
+    gates = {id(p) for p in gated.model.gate_parameters()}
+    assert len(gates) == 2 and {id(p) for p in by_lr[5e-2]} == gates
+    assert {id(p) for p in by_lr[1e-3]} == {id(p) for p in gated.model.new_parameters()} - gates
 
 
 @pytest.mark.parametrize("schedule", ["linear", "cosine", "constant"])
@@ -238,6 +246,8 @@ def test_optim_config_rejects_bad_values():
         OptimConfig(schedule="step")
     with pytest.raises(ConfigError, match="warmup_ratio"):
         OptimConfig(warmup_ratio=1.5)
+    with pytest.raises(ConfigError, match="gate_lr"):
+        OptimConfig(gate_lr=0.0)
     with pytest.raises(ConfigError, match="accumulate"):
         TrainerOptions(accumulate=0)
     with pytest.raises(ConfigError, match="patience"):

@@ -14,7 +14,7 @@ def load(spec):
         f = run / f"evaluate/predictions/{variant}-seed{s}.json"
         if f.exists():
             d = json.loads(f.read_text())
-            gold = {task: [dict(zip(t["id"], t[task]))[i] for i in d["ids"]] for task in ("coarse", "fine")}
+            gold = {task: [dict(zip(t["id"], t[task]))[i] for i in d["ids"]] for task in d["predictions"]}
             out[s] = {task: correctness(gold[task], d["predictions"][task]) for task in gold}
     return out
 
@@ -23,7 +23,7 @@ args = sys.argv[2:]
 for a, b in zip(args[::2], args[1::2]):
     A, B = load(a), load(b)
     seeds = sorted(set(A) & set(B))
-    for task in ("coarse", "fine"):
+    for task in sorted(A[seeds[0]]):
         x = np.mean([A[s][task] for s in seeds], axis=0); y = np.mean([B[s][task] for s in seeds], axis=0)
         bs, pm = paired_bootstrap_ci(x, y, 10000, 0.95, 0), permutation_test(x, y, 10000, 0)
         key = f"{a} - {b} [{task}]"

@@ -9,6 +9,14 @@ Variants (the model architecture is the same in all of them):
 - ``graph_removed``: the ``full`` model evaluated with the graph removed at inference only
   (not trained separately), i.e. how much the trained model leans on the graph.
 
+Two simple knowledge baselines on the same splits (opt-in; they answer "does the fusion beat
+the obvious ways of using the same knowledge?"):
+
+- ``knowledge_as_text``: the no-graph model fine-tuned on texts with the linked nodes' labels
+  and their 1-hop neighbours' labels appended (:mod:`kgattn.graph.verbalize`);
+- ``graph_features``: no fusion; a bag of the subgraph's nodes and relation types through a
+  linear layer beside [CLS] (``fusion="bag"``, :class:`kgattn.models.bag.NodeBag`).
+
 The study is resumable: each (variant, seed, size) run stores its predictions as JSON
 (atomically) and a rerun skips runs whose predictions exist.
 """
@@ -26,13 +34,15 @@ import numpy as np
 from kgattn.evaluation.metrics import classification_metrics, correctness, mean_std
 from kgattn.evaluation.stats import mcnemar_exact, paired_bootstrap_ci, permutation_test
 
-TRAINED_VARIANTS = ("full", "no_graph", "shuffled_graph")
-VARIANT_ORDER = ("full", "no_graph", "shuffled_graph", "graph_removed")
+TRAINED_VARIANTS = ("full", "no_graph", "shuffled_graph", "knowledge_as_text", "graph_features")
+VARIANT_ORDER = ("full", "no_graph", "shuffled_graph", "graph_removed", "knowledge_as_text", "graph_features")
 VARIANT_TITLES = {
     "full": "full model (graph)",
     "no_graph": "no graph (use_graph=False)",
     "shuffled_graph": "shuffled-graph control",
     "graph_removed": "full model, graph removed at inference",
+    "knowledge_as_text": "knowledge as text (no graph; linked labels + neighbours appended)",
+    "graph_features": "graph features only (bag of nodes + relation types, no fusion)",
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from kgattn.errors import ConfigError
 
 GNN_KINDS = ("rgcn", "gatv2", "transformer")
-FUSION_KINDS = ("cross_attention", "greaselm")
+FUSION_KINDS = ("cross_attention", "greaselm", "bag")
 ATTENTION_KINDS = ("dot", "additive")
 LINK_SCORERS = ("distmult", "transe")
 LOSS_WEIGHTINGS = ("fixed", "uncertainty")
@@ -31,7 +31,10 @@ class KGAugmentedConfig:
     KG's relation vocabulary (``add_inverse_edges`` doubles it inside the GNN so messages also
     flow target -> source); ``gnn_dim`` the node-state size d. ``fusion_layers`` lists backbone
     layer indices (negative counts from the end) after which a fusion block sits; ``None`` means
-    the last two. ``loss_weights`` keys are ``"task:<name>"``, ``"link"`` and ``"align"``.
+    the last two. ``fusion="bag"`` is the graph-features-only baseline: no fusion block and no
+    GNN; a :class:`~kgattn.models.bag.NodeBag` of the subgraph's nodes (hashed into
+    ``bag_buckets`` rows) and relation types replaces the graph pool.
+    ``loss_weights`` keys are ``"task:<name>"``, ``"link"`` and ``"align"``.
     ``backbone_config`` is filled in by the model (the backbone's own ``config.to_dict()``) so a
     saved model rebuilds offline.
     """
@@ -53,6 +56,7 @@ class KGAugmentedConfig:
     fusion: str = "cross_attention"
     attention: str = "dot"
     fusion_heads: int = 4
+    bag_buckets: int = 65536
     link_prediction: str | None = "distmult"
     num_negatives: int = 8
     link_edge_fraction: float = 0.15
@@ -83,7 +87,7 @@ class KGAugmentedConfig:
         if not isinstance(self.backbone, str) or not self.backbone:
             _fail("backbone", f"must be a name, path or hub id, got {self.backbone!r}")
         for key in ("node_feature_dim", "num_relations", "gnn_dim", "gnn_heads", "num_bases",
-                    "fusion_heads", "num_negatives"):
+                    "fusion_heads", "num_negatives", "bag_buckets"):
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 _fail(key, f"must be a positive integer, got {v!r}")
@@ -128,11 +132,16 @@ class KGAugmentedConfig:
     def loss_terms(self) -> list[str]:
         """Names of every loss term this model can return, in a fixed order."""
         terms = [f"task:{name}" for name in self.tasks]
-        if self.use_graph and self.link_prediction is not None:
+        if self.uses_gnn and self.link_prediction is not None:
             terms.append("link")
-        if self.use_graph and self.alignment:
+        if self.uses_gnn and self.alignment:
             terms.append("align")
         return terms
+
+    @property
+    def uses_gnn(self) -> bool:
+        """Whether the model encodes the graph with the GNN (not with no graph or a bag of nodes)."""
+        return self.use_graph and self.fusion != "bag"
 
     def loss_weight(self, term: str) -> float:
         """The fixed weight (alpha) of a loss term."""
@@ -142,6 +151,8 @@ class KGAugmentedConfig:
 
     def resolve_fusion_layers(self, num_layers: int) -> list[int]:
         """Sorted non-negative fusion layer indices for a backbone with ``num_layers`` layers."""
+        if self.fusion == "bag":
+            return []
         wanted = self.fusion_layers if self.fusion_layers is not None else [-2, -1]
         out = set()
         for i in wanted:

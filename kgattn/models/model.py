@@ -13,6 +13,7 @@ from torch import nn
 
 from kgattn.backbone import quiet_weight_loading, resolve_backbone
 from kgattn.errors import BackboneError, ConfigError, LabelError
+from kgattn.models.bag import NodeBag
 from kgattn.models.config import KGAugmentedConfig
 from kgattn.models.fusion import GatedCrossAttention, ModalityInteraction
 from kgattn.models.gnn import GraphEncoder
@@ -145,7 +146,9 @@ class KGAugmentedModel(nn.Module):
             raise ConfigError(f"model config key 'fusion_heads': backbone hidden size {hidden} is not "
                               f"divisible by fusion_heads={config.fusion_heads}")
 
-        if config.use_graph:
+        self.bag = (NodeBag(config.bag_buckets, config.num_relations, d, config.dropout)
+                    if config.use_graph and config.fusion == "bag" else None)
+        if config.uses_gnn:
             self.node_encoder = NodeEncoder(config.node_feature_dim, d, config.max_hops, config.dropout)
             self.relations = RelationEmbedding(config.num_relations, d, inverse=config.add_inverse_edges)
             self.gnn = GraphEncoder(config.gnn, d, config.gnn_layers, self.relations.num_total,
@@ -159,7 +162,7 @@ class KGAugmentedModel(nn.Module):
             for _ in self.fusion_layers)
         self.interaction = (nn.ModuleList(ModalityInteraction(hidden, d, config.dropout) for _ in self.fusion_layers)
                             if config.fusion == "greaselm" else None)
-        self.pool = GraphAttentionPooling(hidden, d)
+        self.pool = GraphAttentionPooling(hidden, d) if self.bag is None else None
         self.heads = TaskHeads(hidden + d, config.tasks, config.dropout)
         terms = config.loss_terms()
         self.loss_weighting = LossWeighting(terms, config.loss_weighting, {t: config.loss_weight(t) for t in terms})
@@ -179,6 +182,11 @@ class KGAugmentedModel(nn.Module):
         """Every parameter that is not the backbone's: GNN, fusion, heads, loss weights."""
         backbone = {id(p) for p in self.backbone.parameters()}
         return [p for p in self.parameters() if id(p) not in backbone]
+
+    def gate_parameters(self) -> list[nn.Parameter]:
+        """The scalar gates of the fusion blocks (and GreaseLM interactions), all starting at 0."""
+        blocks = list(self.fusion) + list(self.interaction or [])
+        return [p for block in blocks for name, p in block.named_parameters() if name.startswith("gate")]
 
     def reset_parameters(self) -> None:
         """Re-initialise every new module (gates back to 0); the backbone keeps its weights."""
@@ -201,8 +209,8 @@ class KGAugmentedModel(nn.Module):
         not contain them, as in DRAGON); otherwise every edge is kept and every edge is a target.
         Returns ``(nodes, target_edge_positions [E'])``.
         """
-        if not self.config.use_graph:
-            raise ConfigError("this model was built with use_graph=False: it has no graph encoder")
+        if not self.config.uses_gnn:
+            raise ConfigError("this model has no graph encoder (use_graph=False or fusion='bag')")
         node_mask = graph.node_mask.bool()
         b, n = node_mask.shape
         d = self.config.gnn_dim
@@ -265,15 +273,15 @@ class KGAugmentedModel(nn.Module):
         if graph is not None:
             self._check_graph(graph, b, t)
         want_loss = labels is not None
-        align = (want_loss and graph is not None and self.config.alignment and graph.mention_nodes is not None
+        align = (want_loss and graph is not None and self.bag is None and self.config.alignment and graph.mention_nodes is not None
                  and bool((graph.mention_nodes >= 0).any()))
 
         hold_out = want_loss and self.training and self.link_loss is not None
-        if graph is not None:
+        if graph is not None and self.bag is None:
             nodes, target_edges = self.encode_graph(graph, hold_out_edges=hold_out)
             node_mask = graph.node_mask.bool()
         else:
-            nodes, target_edges = self.pool.null.new_zeros(b, 0, self.config.gnn_dim), None
+            nodes, target_edges = self.heads.heads[0].weight.new_zeros(b, 0, self.config.gnn_dim), None
             node_mask = torch.zeros(b, 0, dtype=torch.bool, device=input_ids.device)
 
         token_mask = None
@@ -295,7 +303,11 @@ class KGAugmentedModel(nn.Module):
 
         hidden = out.last_hidden_state
         cls = hidden[:, 0]
-        pooled, pool_weights = self.pool(cls, state.nodes, node_mask)
+        if self.bag is not None:  # graph-features-only baseline: the bag replaces the graph pool
+            pooled = self.bag(graph) if graph is not None else cls.new_zeros(b, self.config.gnn_dim)
+            pool_weights = cls.new_zeros(b, 1)
+        else:
+            pooled, pool_weights = self.pool(cls, state.nodes, node_mask)
         logits = self.heads(torch.cat([cls, pooled.to(cls.dtype)], dim=-1))
 
         losses: dict[str, torch.Tensor] = {}
@@ -304,7 +316,8 @@ class KGAugmentedModel(nn.Module):
             # A term is present only when this batch has targets for it: a constant 0 would drive
             # its uncertainty weight s_i to -inf.
             losses.update(self._task_losses(logits, labels, b))
-            if graph is not None and self.link_loss is not None and target_edges.numel():
+            if graph is not None and self.link_loss is not None and target_edges is not None \
+                    and target_edges.numel():
                 et = graph.edge_type[target_edges]
                 losses["link"] = self.link_loss(nodes.reshape(-1, nodes.shape[-1]), node_mask.reshape(-1),
                                                 graph.edge_index[:, target_edges], self.relations(et))
@@ -315,7 +328,8 @@ class KGAugmentedModel(nn.Module):
             else:  # nothing to learn from in this batch; keep backward() callable
                 loss = sum(v.float().sum() for v in logits.values()) * 0.0
         return KGOutput(logits=logits, loss=loss, losses=losses, attentions=state.attentions, gates=state.gates,
-                        node_states=state.nodes if graph is not None else None, pooled_graph=pooled,
+                        node_states=state.nodes if graph is not None and self.bag is None else None,
+                        pooled_graph=pooled,
                         pool_weights=pool_weights, last_hidden_state=hidden,
                         fusion_layers=tuple(self.fusion_layers))
 

@@ -29,7 +29,8 @@ from kgattn.paths import data_dir
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 #: The variants of the with/without-graph evaluation (see kgattn.evaluation.ablations).
-Variant = Literal["full", "no_graph", "shuffled_graph", "graph_removed"]
+Variant = Literal["full", "no_graph", "shuffled_graph", "graph_removed", "knowledge_as_text", "graph_features"]
+#: The default variants; the knowledge baselines are opt-in (each is one more training per seed).
 ALL_VARIANTS: tuple[str, ...] = ("full", "no_graph", "shuffled_graph", "graph_removed")
 SPLITS = ("train", "val", "test")
 RESERVED_COLUMNS = ("id", "text", "split", "entities", "top_nodes", "mentions", "row")
@@ -66,6 +67,17 @@ PathValue = Annotated[Path, BeforeValidator(_path)]
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    #: Optional fields added after specs were in use: left out of the dump (and so of the run
+    #: and stage hashes) while unset, so older specs keep their run directories.
+    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        data = handler(self)
+        for key in self._OMIT_UNSET:
+            if data.get(key, 0) is None:
+                del data[key]
+        return data
 
 
 class _KGSourceFields(Section):
@@ -125,14 +137,6 @@ class KGSpec(_KGSourceFields):
         if self.importer is None and self.path is None:
             raise ValueError("give either 'importer' (wordnet, fb15k237), 'path' or 'sources'")
         return self
-
-    @model_serializer(mode="wrap")
-    def _dump(self, handler):
-        data = handler(self)
-        for key in self._OMIT_UNSET:
-            if data.get(key, 0) is None:
-                del data[key]
-        return data
 
     @property
     def source_list(self) -> list[_KGSourceFields]:
@@ -266,6 +270,18 @@ class EvaluateSpec(Section):
     confidence: float = Field(0.95, gt=0, lt=1)
     #: Texts shown with their attended nodes in the report (from ``KGClassifier.explain``).
     explain: int = Field(1, ge=0)
+    #: ``knowledge_as_text`` variant: neighbour labels appended per linked node (default 8), and
+    #: the token limit of its longer texts (default 128). Unset, they stay out of the stage key,
+    #: so specs written before these fields existed keep their run directories.
+    text_neighbours: int | None = Field(None, ge=0)
+    text_max_length: int | None = Field(None, gt=0)
+
+    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ("text_neighbours", "text_max_length")
+    TEXT_DEFAULTS: ClassVar[dict[str, int]] = {"text_neighbours": 8, "text_max_length": 128}
+
+    def text_option(self, key: str) -> int:
+        value = getattr(self, key)
+        return self.TEXT_DEFAULTS[key] if value is None else value
 
     @field_validator("variants")
     @classmethod

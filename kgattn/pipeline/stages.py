@@ -378,12 +378,40 @@ class _Hooks:
     def train(self, variant, seed, train, val):
         data = SplitData(train.ids, train.texts, train.labels, train.mentions)
         vdata = SplitData(val.ids, val.texts, val.labels, val.mentions) if val is not None else None
+        if variant == "knowledge_as_text":
+            es = self.ctx.spec.evaluate
+            model = _TextKnowledge(None, self.ctx.kg, es.text_option("text_neighbours"))
+            data, vdata = model.augment(data), (model.augment(vdata) if vdata is not None else None)
+            model.classifier = fit_classifier(self.ctx, data, vdata, seed=seed, use_graph=False,
+                                              max_length=es.text_option("text_max_length"))
+            return model
+        extra = {"fusion": "bag"} if variant == "graph_features" else {}
         return fit_classifier(self.ctx, data, vdata, seed=seed, use_graph=variant != "no_graph",
-                              shuffle_graph=variant == "shuffled_graph")
+                              shuffle_graph=variant == "shuffled_graph", **extra)
 
     def predict(self, model, data, use_graph):
         out = model.predict(data.texts, mentions=data.mentions, use_graph=use_graph)
         return {t: [str(y) for y in out[t]] for t in data.labels}
+
+
+class _TextKnowledge:
+    """The knowledge-as-text baseline: a no-graph classifier whose texts carry the verbalised
+    linked knowledge, in training and at prediction."""
+
+    def __init__(self, classifier, kg, neighbours: int):
+        self.classifier, self.kg, self.neighbours = classifier, kg, neighbours
+
+    def augment(self, data: SplitData) -> SplitData:
+        from kgattn.graph.verbalize import knowledge_as_text
+
+        return SplitData(data.ids, knowledge_as_text(data.texts, data.mentions, self.kg, self.neighbours),
+                         data.labels, data.mentions)
+
+    def predict(self, texts, mentions, use_graph: bool = False):
+        from kgattn.graph.verbalize import knowledge_as_text
+
+        return self.classifier.predict(knowledge_as_text(texts, mentions, self.kg, self.neighbours),
+                                       mentions=mentions, use_graph=False)
 
 
 def explain_candidates(study, test, seed: int) -> list[int]:

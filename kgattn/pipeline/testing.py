@@ -50,6 +50,16 @@ class FakeGraph:
     def node_index(self, node_id: str) -> int:
         return self._index[node_id]
 
+    def neighbors(self, i: int, direction: str = "both"):
+        """(neighbour indices, relation ids) like :meth:`KnowledgeGraph.neighbors`."""
+        import torch
+
+        name, rels = self._ids[i], {r: k for k, r in enumerate(self.relation_names)}
+        out = [(self._index[t], rels[r]) for h, r, t in self.triples if h == name and direction != "in"]
+        out += [(self._index[h], rels[r]) for h, r, t in self.triples if t == name and direction != "out"]
+        return (torch.tensor([j for j, _ in out], dtype=torch.long),
+                torch.tensor([r for _, r in out], dtype=torch.long))
+
     def save(self, directory) -> Path:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)

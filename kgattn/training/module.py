@@ -19,7 +19,10 @@ class OptimConfig:
     """Optimiser and schedule settings.
 
     AdamW with two learning rates: ``backbone_lr`` for the pretrained backbone and ``lr`` for
-    the new layers (GNN, fusion, heads). ``backbone_lr=0`` freezes the backbone. Biases and
+    the new layers (GNN, fusion, heads). ``backbone_lr=0`` freezes the backbone. ``gate_lr``
+    (None = ``lr``) gives the zero-initialised fusion gates their own rate: with warm-up and
+    decay, AdamW moves a gate by at most about ``lr`` per step, which caps how far the graph
+    path can open in a short schedule. Biases and
     normalisation weights get no weight decay. The rate rises linearly from 0 over the first
     ``warmup_ratio`` of the optimiser steps, then decays to 0 (``"linear"`` or ``"cosine"``)
     or stays (``"constant"``).
@@ -27,6 +30,7 @@ class OptimConfig:
 
     lr: float = 1e-3
     backbone_lr: float = 3e-5
+    gate_lr: float | None = None
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     schedule: str = "linear"
@@ -36,8 +40,9 @@ class OptimConfig:
             raise ConfigError(f"schedule {self.schedule!r} is not one of {list(SCHEDULES)}")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        if self.lr <= 0 or self.backbone_lr < 0:
-            raise ConfigError(f"learning rates must be positive (lr={self.lr}, backbone_lr={self.backbone_lr})")
+        if self.lr <= 0 or self.backbone_lr < 0 or (self.gate_lr is not None and self.gate_lr <= 0):
+            raise ConfigError(f"learning rates must be positive (lr={self.lr}, backbone_lr={self.backbone_lr}, "
+                              f"gate_lr={self.gate_lr})")
 
 
 def attention_summary(attentions, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -141,8 +146,11 @@ class KGClassifierModule(L.LightningModule):
         missing = [n for n, p in self.model.named_parameters() if p.requires_grad and id(p) not in seen]
         if missing:  # a parameter in neither group would silently never train
             raise ConfigError(f"parameters in neither backbone_parameters() nor new_parameters(): {missing[:5]}")
+        gates = {id(p) for p in self.model.gate_parameters()} if o.gate_lr is not None else set()
+        parts = [(backbone, o.backbone_lr), ([p for p in new if id(p) not in gates], o.lr),
+                 ([p for p in new if id(p) in gates], o.gate_lr)]
         groups = []
-        for params, lr in ((backbone, o.backbone_lr), (new, o.lr)):
+        for params, lr in parts:
             params = [p for p in params if p.requires_grad]
             decay = [p for p in params if p.ndim >= 2]
             no_decay = [p for p in params if p.ndim < 2]

@@ -1,6 +1,7 @@
-"""Tables for benchmarks/RESULTS.md from a trec_500 run dir: metrics.json plus the paired
-shuffled-vs-no-graph comparison (not in metrics.json), with kgattn.evaluation.stats.
-Usage: .venv/bin/python benchmarks/experiments/analyze_trec_500.py runs/trec_500-<hash>"""
+"""Tables for benchmarks/RESULTS.md from an evaluate run dir (any data set): metrics.json plus the
+paired comparisons of shuffled / graph-removed / the knowledge baselines against no-graph (not in
+metrics.json, which compares every variant with the full model), with kgattn.evaluation.stats.
+Usage: .venv/bin/python benchmarks/experiments/analyze_run.py runs/<name>-<hash>"""
 import json, sys
 from pathlib import Path
 import numpy as np
@@ -33,7 +34,8 @@ for task, tm in m["tasks"].items():
     t = pq.read_table(run / "link/linked.parquet", filters=[("split", "=", m.get("split", "test"))]).to_pydict()
     gmap = dict(zip(t["id"], t[task])); gold = [gmap[i] for i in ids]
     out[task] = {}
-    for va, vb in (("shuffled_graph", "no_graph"), ("graph_removed", "no_graph")):
+    for va, vb in (("shuffled_graph", "no_graph"), ("graph_removed", "no_graph"),
+                   ("knowledge_as_text", "no_graph"), ("graph_features", "no_graph")):
         common = [s for s in seeds if f"{va}-seed{s}" in preds and f"{vb}-seed{s}" in preds]
         if not common:
             continue

@@ -1,0 +1,42 @@
+"""Tests of kgattn.graph.verbalize: the knowledge-as-text baseline's input."""
+from __future__ import annotations
+
+import pytest
+
+from kgattn.graph import KnowledgeGraph
+from kgattn.graph.verbalize import SEPARATOR, knowledge_as_text, node_neighbourhood, verbalize
+from kgattn.linking.types import Mention
+
+
+@pytest.fixture(scope="module")
+def kg():
+    # dog -> canine -> carnivore; puppy -> dog (hyponym points in); cat -> feline
+    ids = ["dog", "canine", "carnivore", "puppy", "cat", "feline"]
+    src, dst = [0, 1, 3, 4], [1, 2, 0, 5]
+    return KnowledgeGraph.from_arrays(ids, src, dst, [0, 0, 0, 0], ["hypernym"],
+                                      labels=["dog", "canine", "carnivore", "puppy", "cat", "feline"])
+
+
+def test_neighbourhood_is_one_hop_out_then_in_without_repeats(kg):
+    dog = kg.node_index("dog")
+    assert node_neighbourhood(kg, dog) == ["canine", "puppy"]   # not carnivore (2 hops)
+    assert node_neighbourhood(kg, dog, max_neighbours=1) == ["canine"]
+    assert node_neighbourhood(kg, kg.node_index("carnivore")) == ["canine"]
+
+
+def test_verbalize_skips_nil_and_repeated_nodes(kg):
+    dog, cat = kg.node_index("dog"), kg.node_index("cat")
+    mentions = [Mention(0, 3, "dog", node=dog), Mention(8, 11, "xyz", node=None),
+                Mention(12, 15, "dog", node=dog), Mention(20, 23, "cat", node=cat)]
+    assert verbalize(kg, mentions) == "dog: canine, puppy; cat: feline"
+    assert verbalize(kg, mentions, max_neighbours=0) == "dog; cat"
+
+
+def test_knowledge_as_text_appends_and_keeps_unlinked_texts(kg):
+    dog = kg.node_index("dog")
+    texts = ["my dog barks", "nothing here"]
+    out = knowledge_as_text(texts, [[Mention(3, 6, "dog", node=dog)], []], kg)
+    assert out == [f"my dog barks{SEPARATOR}dog: canine, puppy", "nothing here"]
+    assert out[0].startswith(texts[0])  # mention offsets into the original text stay valid
+    with pytest.raises(ValueError, match="2 texts but 1 mention"):
+        knowledge_as_text(texts, [[]], kg)
