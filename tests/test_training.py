@@ -313,3 +313,22 @@ def test_labels_accept_sized_iterables_but_not_sets():
     assert normalize_labels({"t": Series([1, 2])}, 2) == {"t": [1, 2]}
     with pytest.raises(LabelError, match="not set"):
         normalize_labels({"a", "b"}, 2)
+
+
+@pytest.mark.parametrize("task", ["type", "train", "a.b"])
+def test_any_task_name_gets_validation_metrics(tiny_backbone, task):
+    """Task names are the user's: one that is an nn.Module attribute or holds a dot still works."""
+    from kgattn.models import KGAugmentedConfig, KGAugmentedModel
+    from kgattn.training.module import KGClassifierModule
+
+    model = KGAugmentedModel(KGAugmentedConfig(tasks={task: 3, "other": 2}, backbone=tiny_backbone,
+                                               use_graph=False, gnn_dim=8))
+    module = KGClassifierModule(model, {task: 3, "other": 2})
+    logged = {}
+    module.log = lambda name, value, **kw: logged.__setitem__(name, float(value))
+    logits = {task: torch.tensor([[5.0, 0, 0], [0, 5.0, 0]]), "other": torch.tensor([[5.0, 0], [5.0, 0]])}
+    labels = {task: torch.tensor([0, 2]), "other": torch.tensor([0, 1])}
+    for name, metrics in zip(module.num_classes, module.val_metrics):
+        metrics.update(logits[name], labels[name])
+    module.on_validation_epoch_end()
+    assert logged[f"val/{task}/accuracy"] == pytest.approx(0.5) and logged["val/other/accuracy"] == pytest.approx(0.5)

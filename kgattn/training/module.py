@@ -77,11 +77,13 @@ class KGClassifierModule(L.LightningModule):
         self.num_classes = dict(num_classes)
         self.optim = optim or OptimConfig()
         self.use_graph = use_graph
-        self.val_metrics = torch.nn.ModuleDict({
-            task: MetricCollection({
+        # A list, not a ModuleDict: task names are the user's ("type", "train", "a.b") and may clash
+        # with nn.Module attributes or contain dots.
+        self.val_metrics = torch.nn.ModuleList(
+            MetricCollection({
                 "accuracy": MulticlassAccuracy(num_classes=c, average="micro"),
                 "macro_f1": MulticlassF1Score(num_classes=c, average="macro"),
-            }) for task, c in self.num_classes.items()})
+            }) for c in self.num_classes.values())
 
     # -- plumbing -------------------------------------------------------------------------
     def forward(self, batch: ModelBatch, labels: bool = False, use_graph: bool | None = None):
@@ -107,11 +109,11 @@ class KGClassifierModule(L.LightningModule):
         for name, value in (out.losses or {}).items():
             self.log(f"val/{name}", value, batch_size=b, sync_dist=True)
         for task, logits in out.logits.items():
-            self.val_metrics[task].update(logits.float(), batch.labels[task])
+            self.val_metrics[list(self.num_classes).index(task)].update(logits.float(), batch.labels[task])
 
     def on_validation_epoch_end(self):
         f1s = []
-        for task, metrics in self.val_metrics.items():
+        for task, metrics in zip(self.num_classes, self.val_metrics):
             values = metrics.compute()
             metrics.reset()
             for name, v in values.items():
