@@ -1,0 +1,52 @@
+"""Paired bootstrap of the macro-F1 difference between two variants of one run dir (issue 6's CoNLL
+target is in macro-F1; the pipeline's paired statistics are on accuracy). Each resample draws the
+test examples with replacement; macro-F1 (over the gold classes) is computed per seed on the
+resample and averaged over the seeds both variants have.
+Usage: .venv/bin/python benchmarks/experiments/macro_f1_paired.py RUN_DIR TASK OUT.json A:B [A:B ...]"""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+run, task, out, pairs = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+t = pq.read_table(run / "link/linked.parquet", filters=[("split", "=", "test")]).to_pydict()
+gold_of = dict(zip(t["id"], t[task]))
+preds = {p.stem: json.loads(p.read_text()) for p in (run / "evaluate/predictions").glob("*.json")}
+ids = next(iter(preds.values()))["ids"]
+classes = sorted(set(gold_of[i] for i in ids))
+index = {c: k for k, c in enumerate(classes)}
+gold = np.array([index[gold_of[i]] for i in ids])
+
+
+def codes(name):
+    return np.array([index.get(y, -1) for y in preds[name]["predictions"][task]])
+
+
+def macro_f1(g, p):
+    k = len(classes)
+    tp = np.bincount(g[p == g], minlength=k).astype(float)
+    fp = np.bincount(p[(p != g) & (p >= 0)], minlength=k).astype(float)
+    fn = np.bincount(g[p != g], minlength=k).astype(float)
+    denom = 2 * tp + fp + fn
+    return float(np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)))
+
+
+rng = np.random.default_rng(0)
+samples = [rng.integers(0, len(ids), len(ids)) for _ in range(2000)]
+res = {}
+for pair in pairs:
+    a, b = pair.split(":")
+    seeds = sorted(s for s in range(10) if f"{a}-seed{s}" in preds and f"{b}-seed{s}" in preds)
+    A = [codes(f"{a}-seed{s}") for s in seeds]
+    B = [codes(f"{b}-seed{s}") for s in seeds]
+    point = np.mean([macro_f1(gold, x) for x in A]) - np.mean([macro_f1(gold, y) for y in B])
+    diffs = [np.mean([macro_f1(gold[i], x[i]) for x in A]) - np.mean([macro_f1(gold[i], y[i]) for y in B])
+             for i in samples]
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    per_seed = {s: macro_f1(gold, x) - macro_f1(gold, y) for s, x, y in zip(seeds, A, B)}
+    res[f"{a} - {b}"] = {"seeds": seeds, "macro_f1_diff": point, "low": low, "high": high, "per_seed": per_seed}
+    print(f"{a} - {b}: macro-F1 {100 * point:+.2f} [{100 * low:+.2f}, {100 * high:+.2f}] seeds {seeds}; per seed "
+          + ", ".join(f"{100 * v:+.2f}" for v in per_seed.values()))
+Path(out).write_text(json.dumps(res, indent=1, default=float) + "\n")
