@@ -645,26 +645,36 @@ def test_forward_under_bf16_autocast(model):
     assert m.fusion[0].gate.grad is not None and torch.isfinite(m.fusion[0].gate.grad)
 
 
+def _train_on_identical_texts(m, g, y, check=None, steps: int = 25):
+    """Train ``m``'s new layers (Adam, lr 1e-2) on texts that are all the same, so only the graph
+    can tell the labels ``y`` apart; ``check(out)`` sees every training output. Returns the texts
+    (ids, mask); ``m`` is left in eval mode."""
+    opt = torch.optim.Adam(m.new_parameters(), lr=1e-2)
+    ids = torch.full((len(y), 6), 2000)
+    ids[:, 0] = 101
+    am = torch.ones_like(ids)
+    for _ in range(steps):
+        out = m(ids, am, g, labels={"y": y})
+        if check is not None:
+            check(out)
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+    m.eval()
+    return ids, am
+
+
 def test_graph_signal_reaches_the_heads(tiny_backbone):
     """Identical texts, labels decided by the nodes only: the graph model learns, chance otherwise."""
     torch.manual_seed(0)
     m = KGAugmentedModel(make_config(tiny_backbone, tasks={"y": 2}, link_prediction=None, alignment=False,
                                      dropout=0.0))
-    opt = torch.optim.Adam(m.new_parameters(), lr=1e-2)
     b, n = 8, 3
     y = torch.tensor([0, 1] * (b // 2))
     g = make_graph([n] * b, mentions=False)
     feats = torch.randn(2, F_DIM)[y].unsqueeze(1).expand(b, n, F_DIM).contiguous()
     g = g.with_features(feats)
-    ids = torch.full((b, 6), 2000)
-    ids[:, 0] = 101
-    am = torch.ones_like(ids)
-    for _ in range(25):
-        out = m(ids, am, g, labels={"y": y})
-        opt.zero_grad()
-        out.loss.backward()
-        opt.step()
-    m.eval()
+    ids, am = _train_on_identical_texts(m, g, y)
     with torch.no_grad():
         assert torch.equal(m(ids, am, g).logits["y"].argmax(-1), y)
         no_graph = m(ids, am, None).logits["y"]
@@ -724,17 +734,10 @@ def test_bag_model_has_no_fusion_and_learns_from_the_nodes(tiny_backbone):
     g = make_graph([2] * b, mentions=False)
     # Label = which of two node ids the example holds; texts are identical.
     g = GraphBatch(**{**g.__dict__, "node_ids": torch.where(g.node_mask, (y * 5 + 1).view(b, 1).expand(b, 2), -1)})
-    ids = torch.full((b, 6), 2000)
-    ids[:, 0] = 101
-    am = torch.ones_like(ids)
-    opt = torch.optim.Adam(m.new_parameters(), lr=1e-2)
-    for _ in range(25):
-        out = m(ids, am, g, labels={"y": y})
+    def check(out):
         assert set(out.losses) == {"task:y"} and out.attentions == [] and out.node_states is None
-        opt.zero_grad()
-        out.loss.backward()
-        opt.step()
-    m.eval()
+
+    ids, am = _train_on_identical_texts(m, g, y, check)
     with torch.no_grad():
         assert torch.equal(m(ids, am, g).logits["y"].argmax(-1), y)
         plain = m(ids, am, None)

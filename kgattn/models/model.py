@@ -273,11 +273,12 @@ class KGAugmentedModel(nn.Module):
         if graph is not None:
             self._check_graph(graph, b, t)
         want_loss = labels is not None
-        align = (want_loss and graph is not None and self.bag is None and self.config.alignment and graph.mention_nodes is not None
+        encode = graph is not None and self.bag is None   # the GNN + fusion path (not the bag baseline)
+        align = (want_loss and encode and self.config.alignment and graph.mention_nodes is not None
                  and bool((graph.mention_nodes >= 0).any()))
 
         hold_out = want_loss and self.training and self.link_loss is not None
-        if graph is not None and self.bag is None:
+        if encode:
             nodes, target_edges = self.encode_graph(graph, hold_out_edges=hold_out)
             node_mask = graph.node_mask.bool()
         else:
@@ -316,8 +317,7 @@ class KGAugmentedModel(nn.Module):
             # A term is present only when this batch has targets for it: a constant 0 would drive
             # its uncertainty weight s_i to -inf.
             losses.update(self._task_losses(logits, labels, b))
-            if graph is not None and self.link_loss is not None and target_edges is not None \
-                    and target_edges.numel():
+            if graph is not None and self.link_loss is not None and target_edges.numel():
                 et = graph.edge_type[target_edges]
                 losses["link"] = self.link_loss(nodes.reshape(-1, nodes.shape[-1]), node_mask.reshape(-1),
                                                 graph.edge_index[:, target_edges], self.relations(et))
@@ -328,8 +328,7 @@ class KGAugmentedModel(nn.Module):
             else:  # nothing to learn from in this batch; keep backward() callable
                 loss = sum(v.float().sum() for v in logits.values()) * 0.0
         return KGOutput(logits=logits, loss=loss, losses=losses, attentions=state.attentions, gates=state.gates,
-                        node_states=state.nodes if graph is not None and self.bag is None else None,
-                        pooled_graph=pooled,
+                        node_states=state.nodes if encode else None, pooled_graph=pooled,
                         pool_weights=pool_weights, last_hidden_state=hidden,
                         fusion_layers=tuple(self.fusion_layers))
 

@@ -401,17 +401,16 @@ class _TextKnowledge:
     def __init__(self, classifier, kg, neighbours: int):
         self.classifier, self.kg, self.neighbours = classifier, kg, neighbours
 
-    def augment(self, data: SplitData) -> SplitData:
+    def texts(self, texts, mentions) -> list[str]:
         from kgattn.graph.verbalize import knowledge_as_text
 
-        return SplitData(data.ids, knowledge_as_text(data.texts, data.mentions, self.kg, self.neighbours),
-                         data.labels, data.mentions)
+        return knowledge_as_text(texts, mentions, self.kg, self.neighbours)
+
+    def augment(self, data: SplitData) -> SplitData:
+        return SplitData(data.ids, self.texts(data.texts, data.mentions), data.labels, data.mentions)
 
     def predict(self, texts, mentions, use_graph: bool = False):
-        from kgattn.graph.verbalize import knowledge_as_text
-
-        return self.classifier.predict(knowledge_as_text(texts, mentions, self.kg, self.neighbours),
-                                       mentions=mentions, use_graph=False)
+        return self.classifier.predict(self.texts(texts, mentions), mentions=mentions, use_graph=False)
 
 
 def explain_candidates(study, test, seed: int) -> list[int]:

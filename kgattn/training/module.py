@@ -108,8 +108,8 @@ class KGClassifierModule(L.LightningModule):
         self.log("val/loss", out.loss, prog_bar=True, batch_size=b, sync_dist=True)
         for name, value in (out.losses or {}).items():
             self.log(f"val/{name}", value, batch_size=b, sync_dist=True)
-        for task, logits in out.logits.items():
-            self.val_metrics[list(self.num_classes).index(task)].update(logits.float(), batch.labels[task])
+        for task, metrics in zip(self.num_classes, self.val_metrics):
+            metrics.update(out.logits[task].float(), batch.labels[task])
 
     def on_validation_epoch_end(self):
         f1s = []
