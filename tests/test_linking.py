@@ -107,6 +107,27 @@ def test_nil_threshold(kg):
     assert m.node is None and m.candidates  # candidates kept, none chosen
 
 
+def test_node_types_filter_candidates(kg, tmp_path):
+    lk = EntityLinker(kg, disambiguate="prior", node_types=["noun.plant"], cache=False)
+    # "George Bush" names only a person, so that span is no mention; "Bush" inside it then
+    # matches, with the plant as its only candidate.
+    (m,) = lk.link("George Bush")
+    assert (m.text, kg.node_id(m.node)) == ("Bush", "bush.plant")
+    assert [kg.node_id(c.node) for c in m.candidates] == ["bush.plant"]
+    assert lk.link("Paris and New York") == []  # no allowed node: no mentions, not NIL ones
+    nouns = EntityLinker(kg, disambiguate="prior", node_types=["noun."], cache=False)
+    assert {kg.node_id(c.node) for m in nouns.link("Paris") for c in m.candidates} == {"paris.myth"}
+    nouns.save(tmp_path / "lk")
+    loaded = EntityLinker.load(tmp_path / "lk", kg)
+    assert loaded.node_types == ["noun."] and loaded.link("Paris by the bank") == nouns.link("Paris by the bank")
+
+
+@pytest.mark.parametrize("bad", ["noun.", [], [""], [3]])
+def test_node_types_bad(kg, bad):
+    with pytest.raises(ConfigError, match="node_types"):
+        EntityLinker(kg, node_types=bad)
+
+
 @pytest.mark.parametrize("text", ["", " ", "\n\t  \r", "\x00\x01", "?!", "🙂🙂"])
 def test_empty_and_contentless(linker, text):
     assert linker.link(text) == []

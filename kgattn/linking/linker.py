@@ -129,6 +129,9 @@ class EntityLinker:
         max_length, precision, encode_batch_size, device: of the :class:`kgattn.embeddings.TextEncoder`;
             ``precision="bf16"`` is bf16 autocast, measurably faster on CPUs that have it.
         cache: keep the alias table in the on-disk cache (keyed by the graph fingerprint).
+        node_types: only nodes with a type starting with one of these prefixes are candidates
+            (``["noun."]``: WordNet nouns only); a span whose names lead to no such node is not a
+            mention, so a shorter allowed name inside it can match instead. None: every node.
     """
 
     def __init__(self, kg, nlp=None, disambiguate: str = "context", top_k: int = 5,
@@ -139,7 +142,8 @@ class EntityLinker:
                  prior: PriorWeights | None = None, weights: ScoreWeights | None = None,
                  lemmatize: bool = True, context: str = "static", describe_nodes: bool = True,
                  context_tokens: int = 48, max_length: int = 64, precision: str = "bf16",
-                 encode_batch_size: int = 128, device: str | None = "auto", cache: bool = True):
+                 encode_batch_size: int = 128, device: str | None = "auto", cache: bool = True,
+                 node_types: Sequence[str] | None = None):
         if disambiguate not in DISAMBIGUATION_MODES:
             raise ConfigError(f"disambiguate must be one of {DISAMBIGUATION_MODES}, got {disambiguate!r}")
         if not isinstance(top_k, int) or top_k < 1:
@@ -150,7 +154,11 @@ class EntityLinker:
             raise ConfigError(f"context must be one of {CONTEXT_ENCODERS}, got {context!r}")
         if context_tokens < 1:
             raise ConfigError(f"context_tokens must be positive, got {context_tokens!r}")
+        if isinstance(node_types, str) or (node_types is not None and (
+                not node_types or not all(isinstance(t, str) and t for t in node_types))):
+            raise ConfigError(f"node_types must be a non-empty list of type prefixes (e.g. ['noun.']), got {node_types!r}")
         self.kg = kg
+        self.node_types = None if node_types is None else sorted(set(node_types))
         self.disambiguate = disambiguate
         self.top_k = top_k
         self.candidate_pool = max(int(candidate_pool), top_k)
@@ -180,6 +188,7 @@ class EntityLinker:
         self._node_emb = None
         self._coarse: dict[int, str | None] = {}
         self._pos: dict[int, str | None] = {}
+        self._type_ok: dict[int, bool] = {}
         self._memo: dict = {}
 
     # ------------------------------------------------------------------ lazy parts
@@ -379,6 +388,8 @@ class EntityLinker:
         for (first, stop), keys in sorted(found.items(), key=lambda kv: (kv[0][0] - kv[0][1], kv[0][0])):
             if any(taken[first:stop]):
                 continue
+            if self.node_types is not None and not self._candidates(keys):
+                continue
             start, end = toks.start[first], toks.end[stop - 1]
             surface = text[start:end]
             if len(surface) < 3 and not surface.isupper() and surface.lower() != surface.upper():
@@ -407,14 +418,26 @@ class EntityLinker:
 
     def _candidates(self, keys: list[int]) -> list[tuple[int, float, bool]]:
         table, k = self.table, self.candidate_pool
+        # With a type filter the pool is cut after filtering, so allowed nodes ranked below
+        # excluded ones still make it in.
+        pool = k if self.node_types is None else self.kg.num_nodes
         if len(keys) == 1:
-            return list(table.candidates(keys[0], k))
+            return [c for c in table.candidates(keys[0], pool) if self._allowed(c[0])][:k]
         best: dict[int, tuple[int, float, bool]] = {}
         for key in keys:
-            for c in table.candidates(key, k):
-                if c[0] not in best or c[1] > best[c[0]][1]:
+            for c in table.candidates(key, pool):
+                if self._allowed(c[0]) and (c[0] not in best or c[1] > best[c[0]][1]):
                     best[c[0]] = c
         return sorted(best.values(), key=lambda c: (-c[1], c[0]))[:k]
+
+    def _allowed(self, node: int) -> bool:
+        """Whether ``node`` passes ``node_types`` (a type starting with one of its prefixes)."""
+        if self.node_types is None:
+            return True
+        ok = self._type_ok.get(node)
+        if ok is None:
+            ok = self._type_ok[node] = any(t.startswith(p) for t in self.kg.types(node) for p in self.node_types)
+        return ok
 
     def _merge_ner(self, text: str, toks: Tokens, chosen, ents):
         """Add NER spans: a span that names a key replaces the gazetteer matches it overlaps and
@@ -561,7 +584,8 @@ class EntityLinker:
                 "backbone": self.backbone, "min_length": self.min_length, "stop_words": self.stop_words,
                 "prior": asdict(self.prior), "weights": asdict(self.weights), "lemmatize": self.lemmatize,
                 "context": self.context, "describe_nodes": self.describe_nodes, "context_tokens": self.context_tokens, "max_length": self.max_length,
-                "precision": self.precision, "encode_batch_size": self.encode_batch_size, "device": self.device}
+                "precision": self.precision, "encode_batch_size": self.encode_batch_size, "device": self.device,
+                "node_types": self.node_types}
 
     def save(self, directory: str | Path) -> Path:
         """Write ``config.json``, the alias table and, for an in-memory spaCy pipeline, ``nlp/``.
