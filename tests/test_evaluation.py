@@ -118,6 +118,25 @@ def test_study_trains_each_variant_once_resumes_and_summarizes(tmp_path):
     assert training_size(0.5, 61) == 30 and training_size(1000, 60) == 60 and training_size(5, 60) == 5
 
 
+def test_graph_features_removed_control(tmp_path):
+    """With graph_removed listed, the graph-features model is also scored with its bag emptied,
+    from the same trained model (not a second training)."""
+    hooks = _Hooks()
+    study = run_study(hooks, _examples(30, "tr"), None, _examples(90, "te"),
+                      variants=["full", "graph_removed", "graph_features"], seeds=[0], store=tmp_path)
+    assert sorted(hooks.trained) == [("full", 0, 30), ("graph_features", 0, 30)]
+    run = study.runs["graph_features_removed-seed0"]
+    assert run["variant"] == "graph_features_removed"
+    assert run["predictions"] == hooks.predict({"variant": "graph_features", "seed": 0, "n": 30},
+                                               _examples(90, "te"), use_graph=False)
+    assert (tmp_path / "graph_features_removed-seed0.json").is_file()
+    tm = summarize(study, n_train=30, bootstrap=100, permutations=100)["tasks"]["t"]
+    assert list(tm["variants"]) == ["full", "graph_removed", "graph_features", "graph_features_removed"]
+    without = run_study(_Hooks(), _examples(30, "tr"), None, _examples(90, "te"),
+                        variants=["full", "graph_features"], seeds=[0])
+    assert "graph_features_removed-seed0" not in without.runs
+
+
 def test_report_files_with_embedded_figures(tmp_path):
     study = run_study(_Hooks(), _examples(30, "tr"), None, _examples(90, "te"),
                       variants=["full", "no_graph", "graph_removed"], seeds=[0], train_sizes=[0.5])

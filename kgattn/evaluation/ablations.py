@@ -15,7 +15,10 @@ the obvious ways of using the same knowledge?"):
 - ``knowledge_as_text``: the no-graph model fine-tuned on texts with the linked nodes' labels
   and their 1-hop neighbours' labels appended (:mod:`kgattn.graph.verbalize`);
 - ``graph_features``: no fusion; a bag of the subgraph's nodes and relation types through a
-  linear layer beside [CLS] (``fusion="bag"``, :class:`kgattn.models.bag.NodeBag`).
+  linear layer beside [CLS] (``fusion="bag"``, :class:`kgattn.models.bag.NodeBag`). With
+  ``graph_removed`` also listed, the same model is evaluated with its bag emptied as
+  ``graph_features_removed``: whether a gain of this baseline comes from the graph at all or
+  from its architecture (it has no fusion blocks, the other variants do).
 
 The study is resumable: each (variant, seed, size) run stores its predictions as JSON
 (atomically) and a rerun skips runs whose predictions exist.
@@ -35,7 +38,10 @@ from kgattn.evaluation.metrics import classification_metrics, correctness, mean_
 from kgattn.evaluation.stats import mcnemar_exact, paired_bootstrap_ci, permutation_test
 
 TRAINED_VARIANTS = ("full", "no_graph", "shuffled_graph", "knowledge_as_text", "graph_features")
-VARIANT_ORDER = ("full", "no_graph", "shuffled_graph", "graph_removed", "knowledge_as_text", "graph_features")
+VARIANT_ORDER = ("full", "no_graph", "shuffled_graph", "graph_removed", "knowledge_as_text", "graph_features",
+                 "graph_features_removed")
+#: The variant that a trained variant's predictions without the graph are stored as.
+REMOVED_VARIANT = {"full": "graph_removed", "graph_features": "graph_features_removed"}
 VARIANT_TITLES = {
     "full": "full model (graph)",
     "no_graph": "no graph (use_graph=False)",
@@ -43,6 +49,7 @@ VARIANT_TITLES = {
     "graph_removed": "full model, graph removed at inference",
     "knowledge_as_text": "knowledge as text (no graph; linked labels + neighbours appended)",
     "graph_features": "graph features only (bag of nodes + relation types, no fusion)",
+    "graph_features_removed": "graph-features model, bag emptied at inference",
 }
 
 
@@ -139,7 +146,8 @@ def run_study(hooks: StudyHooks, train: Examples, val: Examples | None, test: Ex
 
     def one(variant: str, seed: int, data: Examples, size: int | None, also_removed: bool) -> None:
         name = run_name(variant, seed, size)
-        removed = run_name("graph_removed", seed, size)
+        removed_variant = REMOVED_VARIANT.get(variant, "graph_removed")
+        removed = run_name(removed_variant, seed, size)
         preds = cached(name)
         preds_removed = cached(removed) if also_removed else None
         if preds is None or (also_removed and preds_removed is None):
@@ -164,13 +172,13 @@ def run_study(hooks: StudyHooks, train: Examples, val: Examples | None, test: Ex
         study.runs[name] = {"variant": variant, "seed": seed, "size": size, "predictions": preds,
                             "seconds": seconds.get(name, {})}
         if also_removed:
-            study.runs[removed] = {"variant": "graph_removed", "seed": seed, "size": size,
+            study.runs[removed] = {"variant": removed_variant, "seed": seed, "size": size,
                                    "predictions": preds_removed, "seconds": seconds.get(removed, {})}
 
     trained = [v for v in variants if v in TRAINED_VARIANTS]
     for seed in seeds:
         for variant in trained:
-            one(variant, seed, train, None, variant == "full" and "graph_removed" in variants)
+            one(variant, seed, train, None, variant in REMOVED_VARIANT and "graph_removed" in variants)
     n_full = len(train)
     for size in train_sizes:
         rows = training_size(size, n_full)
@@ -236,7 +244,7 @@ def summarize(study: Study, *, n_train: int, bootstrap: int = 10000, permutation
             }
         curve: dict[str, dict[int, list[float]]] = {}
         for run in study.runs.values():
-            if run["variant"] == "graph_removed":
+            if run["variant"] in REMOVED_VARIANT.values():
                 continue
             size = run["size"] if run["size"] is not None else n_train
             acc = float(correctness(gold, run["predictions"][task]).mean())
