@@ -18,7 +18,8 @@ the obvious ways of using the same knowledge?"):
   linear layer beside [CLS] (``fusion="bag"``, :class:`kgattn.models.bag.NodeBag`). With
   ``graph_removed`` also listed, the same model is evaluated with its bag emptied as
   ``graph_features_removed``: whether a gain of this baseline comes from the graph at all or
-  from its architecture (it has no fusion blocks, the other variants do).
+  from its training run (its fusion blocks see no nodes, as the no-graph model's do; its bag's
+  parameters are what differs).
 
 The study is resumable: each (variant, seed, size) run stores its predictions as JSON
 (atomically) and a rerun skips runs whose predictions exist.
