@@ -113,6 +113,10 @@ def test_study_trains_each_variant_once_resumes_and_summarizes(tmp_path):
     paired = tm["paired"]["full_vs_no_graph"]
     assert paired["bootstrap"]["low"] > 0 and paired["permutation"]["p_value"] < 0.01
     assert set(paired["mcnemar_per_seed"]) == {"0", "1"}
+    per_seed = [full["per_seed"][i]["accuracy"] - tm["variants"]["no_graph"]["per_seed"][i]["accuracy"] for i in (0, 1)]
+    st = paired["seed_t_interval"]
+    assert st["seeds"] == 2 and st["diff"] == pytest.approx(np.mean(per_seed))
+    assert st["low"] < st["diff"] < st["high"]
     assert set(tm["learning_curve"]) == {"full", "no_graph"}
     assert list(tm["learning_curve"]["full"]) == ["30", "60"]
     assert training_size(0.5, 61) == 30 and training_size(1000, 60) == 60 and training_size(5, 60) == 5
@@ -135,6 +139,17 @@ def test_graph_features_removed_control(tmp_path):
     without = run_study(_Hooks(), _examples(30, "tr"), None, _examples(90, "te"),
                         variants=["full", "graph_features"], seeds=[0])
     assert "graph_features_removed-seed0" not in without.runs
+
+
+def test_seed_t_interval():
+    from kgattn.evaluation.stats import seed_t_interval
+
+    st = seed_t_interval([0.01, 0.02, 0.03])
+    # mean 0.02, sd 0.01, t(2, 0.975) = 4.303: half-width 0.01 * 4.303 / sqrt(3)
+    assert st["diff"] == pytest.approx(0.02) and st["high"] - st["diff"] == pytest.approx(0.024841, abs=1e-5)
+    assert seed_t_interval([0.05])["low"] is None
+    with pytest.raises(ValueError, match="non-empty"):
+        seed_t_interval([])
 
 
 def test_report_files_with_embedded_figures(tmp_path):

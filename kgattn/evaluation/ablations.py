@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from kgattn.evaluation.metrics import classification_metrics, correctness, mean_std
-from kgattn.evaluation.stats import mcnemar_exact, paired_bootstrap_ci, permutation_test
+from kgattn.evaluation.stats import mcnemar_exact, paired_bootstrap_ci, permutation_test, seed_t_interval
 
 TRAINED_VARIANTS = ("full", "no_graph", "shuffled_graph", "knowledge_as_text", "graph_features")
 VARIANT_ORDER = ("full", "no_graph", "shuffled_graph", "graph_removed", "knowledge_as_text", "graph_features",
@@ -242,6 +242,9 @@ def summarize(study: Study, *, n_train: int, bootstrap: int = 10000, permutation
                 "permutation": permutation_test(a, b, permutations, seed),
                 "mcnemar_per_seed": {str(s): mcnemar_exact(correct["full"][s], correct[other][s])
                                      for s in common},
+                # The bootstrap above averages the seeds away; this is their spread.
+                "seed_t_interval": seed_t_interval(
+                    [float(correct["full"][s].mean() - correct[other][s].mean()) for s in common], confidence),
             }
         curve: dict[str, dict[int, list[float]]] = {}
         for run in study.runs.values():

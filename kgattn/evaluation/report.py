@@ -70,14 +70,21 @@ def render_markdown(metrics: dict, examples: list[dict], title: str) -> tuple[st
         lines += [f"![accuracy per variant, task {task}]({name})", ""]
         if tm["paired"]:
             lines += ["Paired differences in per-example correctness (seeds averaged per example):", "",
-                      "| comparison | difference (points) | bootstrap interval | permutation p | McNemar p per seed |",
-                      "|---|---|---|---|---|"]
+                      "| comparison | difference (points) | bootstrap interval | permutation p | McNemar p per seed "
+                      "| t-interval over seeds |",
+                      "|---|---|---|---|---|---|"]
             for pm in sorted(tm["paired"].values(), key=lambda pm: ordered_variants(tm["variants"]).index(pm["b"])):
                 b = pm["bootstrap"]
                 mcn = ", ".join(f"{s}: {_p(m['p_value'])}" for s, m in pm["mcnemar_per_seed"].items())
+                st = pm.get("seed_t_interval") or {}
+                seeds = (f"[{_pct(st['low'])}, {_pct(st['high'])}]" if st.get("low") is not None
+                         else "– (one seed)")
                 lines.append(f"| {pm['a']} − {pm['b']} | {_pct(b['diff'])} | "
-                             f"[{_pct(b['low'])}, {_pct(b['high'])}] | {_p(pm['permutation']['p_value'])} | {mcn} |")
-            lines.append("")
+                             f"[{_pct(b['low'])}, {_pct(b['high'])}] | {_p(pm['permutation']['p_value'])} | {mcn} "
+                             f"| {seeds} |")
+            lines += ["", "The bootstrap and permutation test resample test examples with the seeds "
+                      "averaged; the t-interval is over the per-seed differences, i.e. how much the "
+                      "comparison moves from one training run to the next.", ""]
         if tm.get("learning_curve"):
             name = f"figures/learning-{task}.png"
             figures[name] = plots.learning_curves(tm, task)

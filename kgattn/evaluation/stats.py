@@ -9,13 +9,18 @@ and differences :math:`d_i = a_i - b_i`:
   :math:`\\mathrm{Binomial}(n_{01} + n_{10}, 1/2)`; two-sided p from ``scipy.stats.binomtest``;
 - sign-flip permutation test (any scores): under H0 each :math:`d_i` is symmetric around 0, so
   :math:`p = (1 + \\#\\{|\\bar d^{\\pi}| \\ge |\\bar d|\\}) / (1 + P)` over :math:`P` random sign flips.
+
+The three above resample or permute *examples*; none sees how much a training run varies with
+its seed. :func:`seed_t_interval` is that other half: a Student-t interval of the mean of the
+per-seed metric differences :math:`\\delta_s`, :math:`\\bar\\delta \\pm t_{S-1}\\, s_\\delta / \\sqrt S`
+(wide with few seeds: :math:`t_2 = 4.30`).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import binomtest
+from scipy.stats import binomtest, t as student_t
 
 
 def _paired(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
@@ -69,3 +74,15 @@ def permutation_test(a: Sequence[float], b: Sequence[float], n_perm: int = 10000
         # A small tolerance so ties with the observed statistic count as extreme despite rounding.
         extreme += int((np.abs((signs * d).mean(axis=1)) >= observed - 1e-12).sum())
     return {"p_value": (1 + extreme) / (1 + n_perm), "diff": float(d.mean()), "n_perm": n_perm}
+
+
+def seed_t_interval(diffs: Sequence[float], confidence: float = 0.95) -> dict:
+    """Student-t interval of the mean per-seed difference; ``low``/``high`` are None with one seed."""
+    d = np.asarray(diffs, dtype=np.float64)
+    if d.ndim != 1 or d.size == 0:
+        raise ValueError(f"seed_t_interval needs a non-empty 1-D list of differences, got shape {d.shape}")
+    mean = float(d.mean())
+    if d.size < 2:
+        return {"diff": mean, "low": None, "high": None, "confidence": confidence, "seeds": 1}
+    half = float(student_t.ppf(0.5 + confidence / 2.0, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size))
+    return {"diff": mean, "low": mean - half, "high": mean + half, "confidence": confidence, "seeds": int(d.size)}
