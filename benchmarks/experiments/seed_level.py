@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-from scipy import stats
+from scipy.stats import ttest_1samp
 
 from kgattn.evaluation.metrics import classification_metrics
+from kgattn.evaluation.stats import seed_t_interval
 
 
 def per_seed(spec: str, task: str, macro: bool) -> dict[int, float]:
@@ -52,17 +53,15 @@ def main() -> int:
         A, B = per_seed(a, args.task, args.macro_f1), per_seed(b, args.task, args.macro_f1)
         seeds = sorted(set(A) & set(B))
         diffs = np.array([A[s] - B[s] for s in seeds]) * 100
-        mean = float(diffs.mean())
-        if len(seeds) > 1:
-            half = float(stats.t.ppf(0.975, len(seeds) - 1) * diffs.std(ddof=1) / np.sqrt(len(seeds)))
-            p = float(stats.ttest_1samp(diffs, 0.0).pvalue)
-        else:
-            half, p = float("nan"), float("nan")
+        st = seed_t_interval(diffs)
+        mean = st["diff"]
+        low, high = (float("nan"), float("nan")) if st["low"] is None else (st["low"], st["high"])
+        p = float(ttest_1samp(diffs, 0.0).pvalue) if len(seeds) > 1 else float("nan")
         key = f"{a} - {b} [{args.task}{' macro-F1' if args.macro_f1 else ''}]"
         result[key] = {"seeds": seeds, "per_seed": diffs.round(2).tolist(), "mean": mean,
-                       "t_interval": [mean - half, mean + half], "t_test_p": p}
+                       "t_interval": [low, high], "t_test_p": p}
         print(f"{key}: per seed {', '.join(f'{d:+.1f}' for d in diffs)}; mean {mean:+.2f}, "
-              f"95% t-interval [{mean - half:+.1f}, {mean + half:+.1f}], p = {p:.2f}")
+              f"95% t-interval [{low:+.1f}, {high:+.1f}], p = {p:.2f}")
     args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
     return 0
 

@@ -76,9 +76,9 @@ def render_markdown(metrics: dict, examples: list[dict], title: str) -> tuple[st
             for pm in sorted(tm["paired"].values(), key=lambda pm: ordered_variants(tm["variants"]).index(pm["b"])):
                 b = pm["bootstrap"]
                 mcn = ", ".join(f"{s}: {_p(m['p_value'])}" for s, m in pm["mcnemar_per_seed"].items())
-                st = pm.get("seed_t_interval") or {}
-                seeds = (f"[{_pct(st['low'])}, {_pct(st['high'])}]" if st.get("low") is not None
-                         else "– (one seed)")
+                st = pm.get("seed_t_interval")   # absent in metrics written before it existed
+                seeds = ("–" if st is None else "– (one seed)" if st["low"] is None
+                         else f"[{_pct(st['low'])}, {_pct(st['high'])}]")
                 lines.append(f"| {pm['a']} − {pm['b']} | {_pct(b['diff'])} | "
                              f"[{_pct(b['low'])}, {_pct(b['high'])}] | {_p(pm['permutation']['p_value'])} | {mcn} "
                              f"| {seeds} |")

@@ -385,11 +385,15 @@ class EntityLinker:
         # Longest match wins; among equally long ones the leftmost.
         taken = bytearray(len(toks))
         chosen: list[tuple[int, int, list[int], str | None]] = []
+        # Candidates found while testing spans against node_types, kept for the mentions below.
+        cands_of: dict[tuple[int, ...], list[tuple[int, float, bool]]] = {}
         for (first, stop), keys in sorted(found.items(), key=lambda kv: (kv[0][0] - kv[0][1], kv[0][0])):
             if any(taken[first:stop]):
                 continue
-            if self.node_types is not None and not self._candidates(keys):
-                continue
+            if self.node_types is not None:
+                cands_of[tuple(keys)] = self._candidates(keys)
+                if not cands_of[tuple(keys)]:
+                    continue
             start, end = toks.start[first], toks.end[stop - 1]
             surface = text[start:end]
             if len(surface) < 3 and not surface.isupper() and surface.lower() != surface.upper():
@@ -402,7 +406,9 @@ class EntityLinker:
         ct, n = self.context_tokens, len(toks)
         spans = []
         for first, stop, keys, label in sorted(chosen, key=lambda c: c[0]):
-            cands = self._candidates(keys)
+            cands = cands_of.get(tuple(keys))
+            if cands is None:
+                cands = self._candidates(keys)
             start, end = toks.start[first], toks.end[stop - 1]
             case = 0
             if not shouting and not toks.sentence_start(first):
