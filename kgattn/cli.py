@@ -92,7 +92,8 @@ def run(pipeline: PipelineArg,
                                    "(default: the spec's 'stages'). Missing prerequisites run first.")] = None,
         run_dir: RunDirOpt = None,
         force: Annotated[Optional[str], typer.Option(
-            "--force", help="Comma-separated stages to rerun from scratch even if finished.")] = None,
+            "--force", help="Comma-separated stages to rerun from scratch even if finished; "
+                            "what they replace is moved to <stage>.previous/ in the run directory.")] = None,
         progress: ProgressOpt = True) -> None:
     """Run a pipeline: link -> train -> evaluate -> predict.
 

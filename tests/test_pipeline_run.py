@@ -74,6 +74,9 @@ def test_full_run_artifacts_skip_and_run_dir_keys(tmp_path):
     before = len(components.trained)
     forced = run_pipeline(jsonl, stages=["evaluate"], force=["evaluate"], components=components, **QUIET)
     assert forced.stages["evaluate"] != "skipped" and len(components.trained) - before == trained - 1
+    # ... and what it replaced (hours of trained runs on real data) is set aside, not deleted.
+    kept = sorted(p.name for p in (run / "evaluate.previous" / "predictions").glob("*.json"))
+    assert kept == sorted(p.name for p in (run / "evaluate" / "predictions").glob("*.json")) and kept
 
     # A changed model setting starts a new run directory.
     changed = spec.model_copy(update={"train": spec.train.model_copy(update={"lr": 0.5})})

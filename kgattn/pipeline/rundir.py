@@ -9,6 +9,7 @@ Layout of ``runs/<name>-<config hash>/``::
     evaluate/                 predictions/ (one JSON per trained run, for resume), figures/,
                               metrics.json, report.md, report.html, stage.json
     predict/                  predictions.(parquet|jsonl) unless predict.output says otherwise
+    <stage>.previous/         what the last ``--force`` of that stage replaced (delete at will)
 
 While a sharded stage runs, its folder also holds parts/ and done/ (one file and one marker
 per finished shard); they are deleted once merged into the final file.
@@ -153,6 +154,22 @@ class RunDir:
             return read_json(marker).get("key") == key
         except (OSError, ValueError):
             return False
+
+    def set_aside(self, stage: str) -> Path | None:
+        """Move a stage folder to ``<stage>.previous/`` (replacing an older one) and return it.
+
+        A forced rerun starts from an empty folder, but the outputs it replaces (trained
+        evaluation runs take hours) stay recoverable until the user deletes them or the next
+        forced rerun of the same stage replaces them.
+        """
+        current = self.path / stage
+        if not current.exists():
+            return None
+        previous = self.path / f"{stage}.previous"
+        _remove(previous)
+        os.replace(current, previous)
+        _fsync_dir(self.path)
+        return previous
 
     def mark_done(self, stage: str, key: str, **info: Any) -> None:
         write_json(self.marker(stage), {"stage": stage, "key": key,

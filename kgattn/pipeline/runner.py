@@ -1,7 +1,6 @@
 """Running a pipeline: pick the stages, skip the finished ones, run the rest in order."""
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,8 +48,9 @@ def run_pipeline(spec: PipelineSpec | str | Path, stages: Sequence[str] | None =
 
     A stage whose marker holds its current key and the current graph's fingerprint is skipped;
     otherwise it reruns, reusing what is still valid (finished shards of the same input, cached
-    evaluation runs). A stage named in ``force`` reruns from scratch. Prerequisites named only implicitly run only when
-    not done. Returns the run directory and per-stage summaries.
+    evaluation runs). A stage named in ``force`` reruns from scratch; what it replaces is moved to
+    ``<stage>.previous/`` in the run directory, not deleted. Prerequisites named only implicitly
+    run only when not done. Returns the run directory and per-stage summaries.
     """
     if not isinstance(spec, PipelineSpec):
         spec = load_spec(spec)
@@ -68,7 +68,9 @@ def run_pipeline(spec: PipelineSpec | str | Path, stages: Sequence[str] | None =
             continue
         if stage in force and ctx.rank == 0:
             # Forced: start from scratch, without the finished shards or cached evaluation runs.
-            shutil.rmtree(run.path / stage, ignore_errors=True)
+            previous = run.set_aside(stage)
+            if previous is not None:
+                ctx.log(f"[{stage}] forced: the previous outputs are kept in {previous}")
         elif run.marker(stage).is_file() and ctx.rank == 0:
             # Stale marker: the stage reruns. Its reusable pieces stay (finished shards are
             # checked against their own inputs; per-run evaluation predictions by name).
