@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kgattn.embeddings.node_cache import DEFAULT_TEMPLATE
 from kgattn.errors import BackboneError, ConfigError, FingerprintMismatchError, InputTextError, LabelError
 from kgattn.explain import AttendedNode, Explanation, LayerAttention, LinkedMention, PredictionBatch
 from kgattn.linking.types import Mention
@@ -34,8 +35,8 @@ from kgattn.training.labels import DEFAULT_TASK, LabelEncoder, fit_encoders, nor
 CLASSIFIER_JSON, MODEL_DIR, TOKENIZER_DIR, LINKER_DIR = "classifier.json", "model", "tokenizer", "linker"
 FORMAT, FORMAT_VERSION = "kgattn.KGClassifier", 1
 
-_PARAMS = ("backbone", "use_graph", "gnn", "fusion_layers", "max_nodes", "hops", "fusion", "max_length",
-           "batch_size", "max_epochs", "lr", "backbone_lr", "gate_lr", "weight_decay", "warmup_ratio", "schedule",
+_PARAMS = ("backbone", "use_graph", "gnn", "fusion_layers", "max_nodes", "hops", "node_template", "fusion",
+           "max_length", "batch_size", "max_epochs", "lr", "backbone_lr", "gate_lr", "weight_decay", "warmup_ratio", "schedule",
            "grad_clip", "accumulate", "precision", "seed", "patience", "loss_weights", "loss_weighting",
            "link_prediction", "shuffle_graph", "devices", "strategy", "accelerator", "output_dir",
            "progress_bar")
@@ -54,6 +55,8 @@ class KGClassifier:
         use_graph: False gives the same architecture without graph input (the no-graph baseline).
         gnn, fusion_layers, fusion: see :class:`~kgattn.models.KGAugmentedConfig`.
         max_nodes, hops: subgraph size and radius around the linked entities.
+        node_template: how a node becomes the text whose backbone encoding is its feature vector;
+            ``{label}`` and ``{description}`` (WordNet: the gloss) are filled in.
         max_length: tokens kept per text (clamped to the backbone's limit); longer texts are
             truncated with one warning.
         batch_size, max_epochs, lr (new layers), backbone_lr (0 freezes the backbone),
@@ -85,7 +88,7 @@ class KGClassifier:
 
     def __init__(self, kg=None, linker=None, backbone: str = "minilm", use_graph: bool = True, gnn: str = "rgcn",
                  fusion_layers: list[int] | None = None, max_nodes: int = 32, hops: int = 2,
-                 fusion: str = "cross_attention", max_length: int = 128, batch_size: int = 32,
+                 node_template: str = DEFAULT_TEMPLATE, fusion: str = "cross_attention", max_length: int = 128, batch_size: int = 32,
                  max_epochs: int = 3, lr: float = 1e-3, backbone_lr: float = 3e-5, gate_lr: float | None = None,
                  weight_decay: float = 0.01,
                  warmup_ratio: float = 0.1, schedule: str = "linear", grad_clip: float | None = 1.0,
@@ -102,6 +105,7 @@ class KGClassifier:
         self.fusion_layers = fusion_layers
         self.max_nodes = max_nodes
         self.hops = hops
+        self.node_template = node_template
         self.fusion = fusion
         self.max_length = max_length
         self.batch_size = batch_size
@@ -149,7 +153,7 @@ class KGClassifier:
                 self.model_options[key] = value
         # components built from these arguments are rebuilt on next use
         self.__dict__.pop("_featurizers_", None)
-        if {"kg", "backbone", "accelerator"} & set(params):
+        if {"kg", "backbone", "accelerator", "node_template"} & set(params):
             self.__dict__.pop("_node_features_", None)
         if {"backbone", "max_length"} & set(params):
             self.__dict__.pop("_tokenizer_", None)
@@ -203,7 +207,8 @@ class KGClassifier:
             from kgattn.embeddings import NodeEmbeddings, TextEncoder
 
             accel = None if self.accelerator in ("auto", "gpu") else self.accelerator
-            self._node_features_ = NodeEmbeddings(self.kg, TextEncoder(self.backbone, device=accel))
+            self._node_features_ = NodeEmbeddings(self.kg, TextEncoder(self.backbone, device=accel),
+                                                   template=self.node_template)
         return self._node_features_
 
     def _linker(self):

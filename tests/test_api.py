@@ -38,10 +38,17 @@ def fitted(world, tiny_backbone, tmp_path_factory):
 
 
 def test_no_work_in_init():
-    clf = KGClassifier(kg=None, backbone="/does/not/exist", gnn_dim=8)
+    clf = KGClassifier(kg=None, backbone="/does/not/exist", gnn_dim=8, node_template="{nope}")
     assert clf.get_params()["gnn_dim"] == 8 and clf.backbone == "/does/not/exist"
     with pytest.raises(ConfigError, match="not fitted"):
         clf.predict(["text"])
+
+
+def test_bad_node_template_is_named_at_fit(world, tiny_backbone):
+    kg, _, train, _ = world
+    clf = KGClassifier(kg=kg, backbone=tiny_backbone, node_template="{label} ({gloss})", **FAST)
+    with pytest.raises(ConfigError, match=r"node_template.*unknown field\(s\): gloss"):
+        clf.fit(train[0][:8], train[1][:8], mentions=train[2][:8])
 
 
 def test_graph_beats_no_graph_on_unseen_companies(world, fitted):
@@ -150,19 +157,21 @@ def test_save_load_round_trip_without_pickle(world, fitted, tmp_path):
         KGClassifier.load(directory, kg=other)
 
 
-def test_save_load_keeps_the_linker(world, tiny_backbone, tmp_path):
-    """Texts without pre-linked mentions are linked after loading exactly as before saving."""
+def test_save_load_keeps_the_linker_and_node_template(world, tiny_backbone, tmp_path):
+    """Texts without pre-linked mentions are linked after loading exactly as before saving, and
+    node features are encoded from the same node text."""
     from kgattn.linking import EntityLinker
 
     kg, _, train, test = world
     linker = EntityLinker(kg, disambiguate="prior", top_k=2, nil_threshold=0.05)
-    clf = KGClassifier(kg=kg, linker=linker, backbone=tiny_backbone, max_epochs=1, **FAST)
+    clf = KGClassifier(kg=kg, linker=linker, backbone=tiny_backbone, max_epochs=1, node_template="{label}", **FAST)
     clf.fit(train[0][:24], train[1][:24])
     directory = clf.save(tmp_path / "clf")
     assert (directory / "linker").is_dir()
     assert {p.suffix for p in directory.rglob("*") if p.is_file()} <= {".json", ".safetensors", ".txt"}
     loaded = KGClassifier.load(directory, kg=kg)
     assert loaded.linker is not None and loaded.linker.get_config() == linker.get_config()
+    assert loaded._node_features().template == clf._node_features().template == "{label}"
     assert np.allclose(loaded.predict_proba(test[0][:8]), clf.predict_proba(test[0][:8]), atol=1e-6)
 
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from kgattn.backbone import backbone_fingerprint, resolve_backbone
-from kgattn.embeddings import NodeEmbeddings, TextEncoder, node_text
-from kgattn.errors import BackboneError
+from kgattn.embeddings import NodeEmbeddings, TextEncoder, check_template, node_text
+from kgattn.errors import BackboneError, ConfigError
 
 
 class _ToyGraph:
@@ -57,6 +57,17 @@ def test_node_text_drops_separator_without_description():
     kg = _ToyGraph()
     assert node_text(kg, 0) == "dog: a domestic animal"
     assert node_text(kg, 1) == "cat"
+    assert node_text(kg, 0, "{label}") == "dog"
+
+
+@pytest.mark.parametrize("template, message", [
+    ("{label} {gloss}", r"unknown field\(s\): gloss"),
+    ("no fields", "at least one"),
+    ("{label", "not a valid format string"),
+])
+def test_bad_node_template_is_rejected(template, message):
+    with pytest.raises(ConfigError, match=message):
+        check_template(template)
 
 
 def test_node_embeddings_compute_once_and_persist(tiny_backbone, tmp_path, monkeypatch):

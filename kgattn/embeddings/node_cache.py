@@ -3,16 +3,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+import string
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from kgattn.embeddings.text_encoder import TextEncoder
+from kgattn.errors import ConfigError
 from kgattn.paths import cache_dir
 
 #: How a node becomes text; ``{description}`` may be empty, in which case the separator goes too.
 DEFAULT_TEMPLATE = "{label}: {description}"
+
+
+def check_template(template: str) -> str:
+    """Return ``template`` if it names only ``{label}`` and ``{description}`` (at least one)."""
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise ConfigError(f"node_template {template!r} is not a valid format string: {exc}") from exc
+    unknown = sorted(fields - {"label", "description"})
+    if unknown or not fields:
+        raise ConfigError(f"node_template {template!r} may use only {{label}} and {{description}} (at least one)"
+                          + (f"; unknown field(s): {', '.join(unknown)}" if unknown else ""))
+    return template
 
 
 def node_text(kg, node: int, template: str = DEFAULT_TEMPLATE) -> str:
@@ -41,7 +56,7 @@ class NodeEmbeddings:
                  directory: str | Path | None = None):
         self.kg = kg
         self.encoder = encoder
-        self.template = template
+        self.template = check_template(template)
         self._directory = Path(directory) if directory is not None else None
         self._rows: np.memmap | None = None
         self._done: np.memmap | None = None
