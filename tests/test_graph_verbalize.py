@@ -32,6 +32,17 @@ def test_verbalize_skips_nil_and_repeated_nodes(kg):
     assert verbalize(kg, mentions, max_neighbours=0) == "dog; cat"
 
 
+def test_verbalize_with_glosses_writes_descriptions_where_there_are_some():
+    kg = KnowledgeGraph.from_arrays(["dog", "canine", "cat"], [0], [1], [0], ["hypernym"],
+                                    labels=["dog", "canine", "cat"],
+                                    descriptions=["a domesticated carnivore", "", None])
+    mentions = [Mention(0, 3, "dog", node=0), Mention(5, 8, "cat", node=2)]
+    assert verbalize(kg, mentions, glosses=True) == "dog (a domesticated carnivore): canine; cat"
+    assert verbalize(kg, mentions) == "dog: canine; cat"
+    out = knowledge_as_text(["my dog"], [mentions[:1]], kg, glosses=True)
+    assert out == [f"my dog{SEPARATOR}dog (a domesticated carnivore): canine"]
+
+
 def test_knowledge_as_text_appends_and_keeps_unlinked_texts(kg):
     dog = kg.node_index("dog")
     texts = ["my dog barks", "nothing here"]

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -112,6 +112,7 @@ def run_study(hooks: StudyHooks, train: Examples, val: Examples | None, test: Ex
               curve_variants: Sequence[str] = ("full", "no_graph"), store: Path | None = None,
               classes: dict[str, list[str]] | None = None,
               reuse: Callable[[str, int], Any | None] | None = None,
+              settings: Mapping[str, dict] | None = None,
               progress: Callable[[str], None] | None = None) -> Study:
     """Train and predict every (variant, seed) and learning-curve point.
 
@@ -120,6 +121,9 @@ def run_study(hooks: StudyHooks, train: Examples, val: Examples | None, test: Ex
         reuse: ``reuse(variant, seed)`` may return an already trained model (the train stage's)
             to avoid training it again.
         classes: class order per task (default: sorted labels of train).
+        settings: per variant, the options its training depends on beyond the run directory's
+            hash (the knowledge-as-text options); stored with its predictions, and a stored run
+            made with other settings is trained again rather than reused.
     """
     tasks = list(test.labels)
     classes = classes or {t: sorted(set(train.labels[t])) for t in tasks}
@@ -129,28 +133,35 @@ def run_study(hooks: StudyHooks, train: Examples, val: Examples | None, test: Ex
 
     seconds: dict[str, dict] = {}
 
-    def cached(name: str) -> dict | None:
+    settings = settings or {}
+
+    def cached(name: str, variant: str) -> dict | None:
         path = store / f"{name}.json" if store is not None else None
         if path is not None and path.is_file():
             data = json.loads(path.read_text())
-            if data.get("ids") == test.ids:
+            if data.get("ids") == test.ids and data.get("settings", {}) == settings.get(variant, {}):
                 seconds[name] = data.get("seconds", {})
                 return data["predictions"]
+            if progress:
+                progress(f"{path.name}: stored for other test ids or settings; {name} runs again")
         return None
 
-    def save(name: str, predictions: dict, timing: dict) -> None:
+    def save(name: str, variant: str, predictions: dict, timing: dict) -> None:
         seconds[name] = timing
         if store is not None:
             from kgattn.pipeline.rundir import write_json
 
-            write_json(store / f"{name}.json", {"ids": test.ids, "predictions": predictions, "seconds": timing})
+            record = {"ids": test.ids, "predictions": predictions, "seconds": timing}
+            if settings.get(variant):
+                record["settings"] = settings[variant]
+            write_json(store / f"{name}.json", record)
 
     def one(variant: str, seed: int, data: Examples, size: int | None, also_removed: bool) -> None:
         name = run_name(variant, seed, size)
         removed_variant = REMOVED_VARIANT.get(variant, "graph_removed")
         removed = run_name(removed_variant, seed, size)
-        preds = cached(name)
-        preds_removed = cached(removed) if also_removed else None
+        preds = cached(name, variant)
+        preds_removed = cached(removed, variant) if also_removed else None
         if preds is None or (also_removed and preds_removed is None):
             model = reuse(variant, seed) if (reuse is not None and size is None) else None
             if progress:
@@ -163,11 +174,11 @@ def run_study(hooks: StudyHooks, train: Examples, val: Examples | None, test: Ex
             trained = time.perf_counter()
             preds = hooks.predict(model, test, use_graph=variant != "no_graph")
             done = time.perf_counter()
-            save(name, preds, {"train": "reused" if reused else round(trained - start, 2),
-                               "predict": round(done - trained, 2)})
+            save(name, variant, preds, {"train": "reused" if reused else round(trained - start, 2),
+                                        "predict": round(done - trained, 2)})
             if also_removed:
                 preds_removed = hooks.predict(model, test, use_graph=False)
-                save(removed, preds_removed, {"predict": round(time.perf_counter() - done, 2)})
+                save(removed, variant, preds_removed, {"predict": round(time.perf_counter() - done, 2)})
             if variant == "full" and size is None:
                 study.models[name] = model
         study.runs[name] = {"variant": variant, "seed": seed, "size": size, "predictions": preds,

@@ -37,25 +37,33 @@ def node_neighbourhood(kg: KnowledgeGraph, node: int, max_neighbours: int = 8) -
     return out
 
 
-def verbalize(kg: KnowledgeGraph, mentions: Sequence, max_neighbours: int = 8) -> str:
-    """``"<node>: <nbr>, <nbr>; <node>: ..."`` for the linked mentions (NIL and repeats skipped)."""
+def verbalize(kg: KnowledgeGraph, mentions: Sequence, max_neighbours: int = 8, glosses: bool = False) -> str:
+    """``"<node>: <nbr>, <nbr>; <node>: ..."`` for the linked mentions (NIL and repeats skipped).
+
+    With ``glosses`` each linked node is written ``"<node> (<description>)"`` when it has a
+    description (a WordNet synset's gloss): the text the fused model's node features encode.
+    """
     parts, done = [], set()
     for m in mentions:
         if m.node is None or m.node in done:
             continue
         done.add(m.node)
+        name = kg.label(m.node)
+        description = kg.description(m.node) if glosses else None
+        if description:
+            name = f"{name} ({description})"
         nbrs = node_neighbourhood(kg, m.node, max_neighbours)
-        parts.append(f"{kg.label(m.node)}: {', '.join(nbrs)}" if nbrs else kg.label(m.node))
+        parts.append(f"{name}: {', '.join(nbrs)}" if nbrs else name)
     return "; ".join(parts)
 
 
 def knowledge_as_text(texts: Sequence[str], mentions: Sequence[Sequence], kg: KnowledgeGraph,
-                      max_neighbours: int = 8) -> list[str]:
+                      max_neighbours: int = 8, glosses: bool = False) -> list[str]:
     """Each text with its verbalised linked knowledge appended (unchanged when nothing is linked)."""
     if len(texts) != len(mentions):
         raise ValueError(f"{len(texts)} texts but {len(mentions)} mention lists")
     out = []
     for text, ms in zip(texts, mentions):
-        knowledge = verbalize(kg, ms, max_neighbours)
+        knowledge = verbalize(kg, ms, max_neighbours, glosses)
         out.append(f"{text}{SEPARATOR}{knowledge}" if knowledge else text)
     return out

@@ -270,16 +270,23 @@ class EvaluateSpec(Section):
     confidence: float = Field(0.95, gt=0, lt=1)
     #: Texts shown with their attended nodes in the report (from ``KGClassifier.explain``).
     explain: int = Field(1, ge=0)
-    #: ``knowledge_as_text`` variant: neighbour labels appended per linked node (default 8), and
-    #: the token limit of its longer texts (default 128). Unset, they stay out of the stage key,
-    #: so specs written before these fields existed keep their run directories.
+    #: ``knowledge_as_text`` variant: neighbour labels appended per linked node (default 8), the
+    #: token limit of its longer texts (default 128), and whether each linked node's description
+    #: (WordNet: its gloss) is appended too (default false). Unset, they stay out of the stage
+    #: key, so specs written before these fields existed keep their run directories.
     text_neighbours: int | None = Field(None, ge=0)
     text_max_length: int | None = Field(None, gt=0)
+    text_glosses: bool | None = None
 
-    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ("text_neighbours", "text_max_length")
-    TEXT_DEFAULTS: ClassVar[dict[str, int]] = {"text_neighbours": 8, "text_max_length": 128}
+    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ("text_neighbours", "text_max_length", "text_glosses")
+    TEXT_DEFAULTS: ClassVar[dict[str, int | bool]] = {"text_neighbours": 8, "text_max_length": 128,
+                                                      "text_glosses": False}
 
-    def text_option(self, key: str) -> int:
+    def text_settings(self) -> dict[str, int | bool]:
+        """The knowledge-as-text options set in the spec (stored with that variant's predictions)."""
+        return {key: getattr(self, key) for key in self._OMIT_UNSET if getattr(self, key) is not None}
+
+    def text_option(self, key: str) -> int | bool:
         value = getattr(self, key)
         return self.TEXT_DEFAULTS[key] if value is None else value
 

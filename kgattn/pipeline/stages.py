@@ -380,7 +380,8 @@ class _Hooks:
         vdata = SplitData(val.ids, val.texts, val.labels, val.mentions) if val is not None else None
         if variant == "knowledge_as_text":
             es = self.ctx.spec.evaluate
-            model = _TextKnowledge(None, self.ctx.kg, es.text_option("text_neighbours"))
+            model = _TextKnowledge(None, self.ctx.kg, es.text_option("text_neighbours"),
+                                   es.text_option("text_glosses"))
             data, vdata = model.augment(data), (model.augment(vdata) if vdata is not None else None)
             model.classifier = fit_classifier(self.ctx, data, vdata, seed=seed, use_graph=False,
                                               max_length=es.text_option("text_max_length"))
@@ -398,13 +399,13 @@ class _TextKnowledge:
     """The knowledge-as-text baseline: a no-graph classifier whose texts carry the verbalised
     linked knowledge, in training and at prediction."""
 
-    def __init__(self, classifier, kg, neighbours: int):
-        self.classifier, self.kg, self.neighbours = classifier, kg, neighbours
+    def __init__(self, classifier, kg, neighbours: int, glosses: bool = False):
+        self.classifier, self.kg, self.neighbours, self.glosses = classifier, kg, neighbours, glosses
 
     def texts(self, texts, mentions) -> list[str]:
         from kgattn.graph.verbalize import knowledge_as_text
 
-        return knowledge_as_text(texts, mentions, self.kg, self.neighbours)
+        return knowledge_as_text(texts, mentions, self.kg, self.neighbours, self.glosses)
 
     def augment(self, data: SplitData) -> SplitData:
         return SplitData(data.ids, self.texts(data.texts, data.mentions), data.labels, data.mentions)
@@ -451,7 +452,8 @@ def evaluate_stage(ctx: Context) -> dict:
     start = time.perf_counter()
     study = run_study(_Hooks(ctx), train, val if len(val) else None, test, variants=es.variants,
                       seeds=es.seeds, train_sizes=es.train_sizes, curve_variants=es.curve_variants,
-                      store=folder / "predictions", classes=classes, reuse=reuse, progress=ctx.log)
+                      store=folder / "predictions", classes=classes, reuse=reuse,
+                      settings={"knowledge_as_text": es.text_settings()}, progress=ctx.log)
     metrics = summarize(study, n_train=len(train), bootstrap=es.bootstrap, permutations=es.permutations,
                         confidence=es.confidence, seed=0)
     metrics["split"] = es.split

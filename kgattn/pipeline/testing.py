@@ -44,6 +44,9 @@ class FakeGraph:
     def label(self, i: int) -> str:
         return self._ids[i]
 
+    def description(self, i: int) -> str:
+        return f"a place called {self.label(i)}"
+
     def node_id(self, i: int) -> str:
         return self._ids[i]
 
