@@ -36,9 +36,9 @@ CLASSIFIER_JSON, MODEL_DIR, TOKENIZER_DIR, LINKER_DIR = "classifier.json", "mode
 FORMAT, FORMAT_VERSION = "kgattn.KGClassifier", 1
 
 _PARAMS = ("backbone", "use_graph", "gnn", "fusion_layers", "max_nodes", "hops", "node_template", "fusion",
-           "max_length", "batch_size", "max_epochs", "lr", "backbone_lr", "gate_lr", "weight_decay", "warmup_ratio", "schedule",
-           "grad_clip", "accumulate", "precision", "seed", "patience", "loss_weights", "loss_weighting",
-           "link_prediction", "shuffle_graph", "devices", "strategy", "accelerator", "output_dir",
+           "max_length", "batch_size", "max_epochs", "lr", "backbone_lr", "gate_lr", "weight_decay",
+           "warmup_ratio", "schedule", "grad_clip", "accumulate", "precision", "seed", "patience", "loss_weights",
+           "loss_weighting", "link_prediction", "shuffle_graph", "devices", "strategy", "accelerator", "output_dir",
            "progress_bar")
 
 
@@ -88,7 +88,8 @@ class KGClassifier:
 
     def __init__(self, kg=None, linker=None, backbone: str = "minilm", use_graph: bool = True, gnn: str = "rgcn",
                  fusion_layers: list[int] | None = None, max_nodes: int = 32, hops: int = 2,
-                 node_template: str = DEFAULT_TEMPLATE, fusion: str = "cross_attention", max_length: int = 128, batch_size: int = 32,
+                 node_template: str = DEFAULT_TEMPLATE, fusion: str = "cross_attention", max_length: int = 128,
+                 batch_size: int = 32,
                  max_epochs: int = 3, lr: float = 1e-3, backbone_lr: float = 3e-5, gate_lr: float | None = None,
                  weight_decay: float = 0.01,
                  warmup_ratio: float = 0.1, schedule: str = "linear", grad_clip: float | None = 1.0,
