@@ -284,7 +284,7 @@ class EvaluateSpec(Section):
 
     def text_settings(self) -> dict[str, int | bool]:
         """The knowledge-as-text options set in the spec (stored with that variant's predictions)."""
-        return {key: getattr(self, key) for key in self._OMIT_UNSET if getattr(self, key) is not None}
+        return {key: getattr(self, key) for key in self.TEXT_DEFAULTS if getattr(self, key) is not None}
 
     def text_option(self, key: str) -> int | bool:
         value = getattr(self, key)
