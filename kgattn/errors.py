@@ -74,3 +74,12 @@ class BackboneError(KGAttnError, OSError):
 
 class InputTextError(KGAttnError, ValueError):
     """A text that cannot be classified (not a string, or empty); names its index."""
+
+
+class SavedFileError(KGAttnError, ValueError):
+    """A saved artefact (graph, linker, classifier, run file) is missing, damaged, or of another
+    kind or version than the reader expects; the message names the file."""
+
+    def __init__(self, message: str, path: str | Path | None = None):
+        self.path = path
+        super().__init__(_where(path, None) + message)

@@ -34,50 +34,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-@contextlib.contextmanager
-def atomic_path(final: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``final``; on success it replaces ``final`` atomically.
-
-    On an exception the temporary file (or folder) is removed and ``final`` is left untouched.
-    """
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    _remove(tmp)
-    try:
-        yield tmp
-        if tmp.is_file():
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-        if tmp.is_dir() and final.is_dir():
-            _remove(final)
-        os.replace(tmp, final)
-        _fsync_dir(final.parent)
-    finally:
-        _remove(tmp)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-
-
-def write_json(path: str | Path, data: Any) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str) + "\n")
+from kgattn.persistence import atomic_path, fsync_dir, write_json
+from kgattn.persistence import remove_path as _remove
 
 
 def read_json(path: str | Path) -> Any:
@@ -168,7 +126,7 @@ class RunDir:
         previous = self.path / f"{stage}.previous"
         _remove(previous)
         os.replace(current, previous)
-        _fsync_dir(self.path)
+        fsync_dir(self.path)
         return previous
 
     def mark_done(self, stage: str, key: str, **info: Any) -> None:
