@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import kgattn.cli as cli
-from kgattn.pipeline.testing import FakeComponents, write_toy_world
+from doubles import FakeComponents, write_toy_world
 
 REPO = Path(__file__).resolve().parent.parent
 runner = CliRunner()

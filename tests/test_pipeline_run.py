@@ -17,7 +17,7 @@ import pytest
 from kgattn.errors import CorpusError
 from kgattn.pipeline.runner import run_pipeline
 from kgattn.pipeline.spec import load_spec
-from kgattn.pipeline.testing import FakeComponents, write_toy_world
+from doubles import FakeComponents, write_toy_world
 
 REPO = Path(__file__).resolve().parent.parent
 QUIET = dict(progress=False, log=lambda message: None)
@@ -122,11 +122,13 @@ def test_bad_row_fails_cleanly_and_nothing_looks_complete(tmp_path, monkeypatch)
     assert pq.read_metadata(result.run_dir / "link" / "linked.parquet").num_rows == 60
 
 
-_PREDICT_SCRIPT = """
+_PREDICT_SCRIPT = f"""
 import sys
+sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
 from kgattn.pipeline.runner import run_pipeline
-from kgattn.pipeline.testing import FakeComponents
-run_pipeline(sys.argv[1], stages=["predict"], run_dir=sys.argv[2], components=FakeComponents(),
+from doubles import FakeComponents
+delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
+run_pipeline(sys.argv[1], stages=["predict"], run_dir=sys.argv[2], components=FakeComponents(delay=delay),
              progress=False, log=lambda m: None)
 """
 
@@ -134,7 +136,7 @@ run_pipeline(sys.argv[1], stages=["predict"], run_dir=sys.argv[2], components=Fa
 def test_sigkilled_predict_resumes_to_identical_output(tmp_path):
     rows = 400
     spec_path = write_toy_world(tmp_path, rows=rows, shard_rows=100, predict_shard_rows=4,
-                                extra_spec="model: {options: {delay: 0.04, batch_size: 2}}\n")
+                                extra_spec="train: {batch_size: 2}\n")
     reference = run_pipeline(spec_path, stages=["predict"], run_dir=tmp_path / "reference",
                              components=FakeComponents(), **QUIET)
     expected = pq.read_table(reference.run_dir / "predict" / "predictions.parquet")
@@ -144,7 +146,7 @@ def test_sigkilled_predict_resumes_to_identical_output(tmp_path):
     run_pipeline(spec_path, stages=["train"], run_dir=run_dir, components=FakeComponents(), **QUIET)
     script = tmp_path / "predict.py"
     script.write_text(_PREDICT_SCRIPT)
-    cmd = [sys.executable, str(script), str(spec_path), str(run_dir)]
+    cmd = [sys.executable, str(script), str(spec_path), str(run_dir), "0.04"]
     done_dir = run_dir / "predict" / "done"
     rng = random.Random(5)
     partial_kills = 0

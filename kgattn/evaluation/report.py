@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from kgattn.evaluation import plots
-from kgattn.evaluation.ablations import ordered_variants
+from kgattn.evaluation.variants import ordered_variants
+from kgattn.persistence import atomic_path, write_json
 
 
 def _pct(x: float) -> str:
@@ -158,8 +159,6 @@ def write_report(metrics: dict, out_dir: str | Path, examples: list[dict] | None
 
     ``metrics.json`` is written last: its presence means the report is complete.
     """
-    from kgattn.pipeline.rundir import atomic_path, write_json
-
     out = Path(out_dir)
     markdown, figures = render_markdown(metrics, examples or [], title)
     for name, png in figures.items():

@@ -20,18 +20,21 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
                       ValidationInfo, field_validator, model_serializer, model_validator)
 
 from kgattn.errors import ConfigError
+from kgattn.evaluation.variants import DefaultVariants, check_variant_name
 from kgattn.paths import data_dir
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
-#: The variants of the with/without-graph evaluation (see kgattn.evaluation.ablations).
-Variant = Literal["full", "no_graph", "shuffled_graph", "graph_removed", "knowledge_as_text", "graph_features"]
-#: The default variants; the knowledge baselines are opt-in (each is one more training per seed).
-ALL_VARIANTS: tuple[str, ...] = ("full", "no_graph", "shuffled_graph", "graph_removed")
+#: A variant of the with/without-graph evaluation: a name of the registry in
+#: kgattn.evaluation.variants (the one place where variants are declared).
+Variant = Annotated[str, AfterValidator(check_variant_name)]
+#: The default variants (the registry's ``default=True`` ones, read when a spec is validated); the
+#: knowledge baselines are opt-in (each is one more training per seed).
+ALL_VARIANTS = DefaultVariants()
 SPLITS = ("train", "val", "test")
 RESERVED_COLUMNS = ("id", "text", "split", "entities", "top_nodes", "mentions", "row")
 
