@@ -42,7 +42,7 @@ class FakeGraph:
         self._ids = names
         self._index = {n: i for i, n in enumerate(names)}
         self.relation_names = sorted({r for _, r, _ in triples})
-        self.fingerprint = hashlib.sha256(json.dumps(triples).encode()).hexdigest()
+        self._fingerprint = hashlib.sha256(json.dumps(triples).encode()).hexdigest()
 
     @classmethod
     def from_tsv(cls, path) -> "FakeGraph":
@@ -52,6 +52,7 @@ class FakeGraph:
     num_nodes = property(lambda self: len(self._ids))
     num_edges = property(lambda self: len(self.triples))
     num_relations = property(lambda self: len(self.relation_names))
+    fingerprint = property(lambda self: self._fingerprint)
 
     def label(self, i: int) -> str:
         return self._ids[i]
