@@ -212,7 +212,7 @@ def test_a_csv_with_a_two_megabyte_text_is_read(tmp_path):
 def test_a_long_text_through_kgattn_predict(tmp_path, fakes):
     spec = _trained(tmp_path)
     new = tmp_path / "long.csv"
-    new.write_text("id,text\nshort,News from milan.\nlong,\"" + "in rome " * 270_000 + "\"\n")
+    new.write_text("id,text\nshort,News from milan.\nlong,\"News from rome. " + "word " * 420_000 + "\"\n")
     out = tmp_path / "p.jsonl"
     result = runner.invoke(cli.app, ["predict", str(spec), "-i", str(new), "-o", str(out), "--no-progress"])
     assert result.exit_code == 0, result.output

@@ -10,8 +10,6 @@ from __future__ import annotations
 import time
 
 from kgattn.errors import CorpusError
-from kgattn.evaluation.ablations import Examples, run_study, summarize
-from kgattn.evaluation.report import write_report
 from kgattn.evaluation.variants import ClassifierHooks
 from kgattn.pipeline.rundir import barrier, read_json
 from kgattn.pipeline.stages import Context, fit_classifier, load_model, load_split
@@ -58,6 +56,11 @@ def variant_options(ctx: Context) -> tuple[dict, dict]:
 
 
 def evaluate_stage(ctx: Context) -> dict:
+    # Imported here: scikit-learn, SciPy and matplotlib cost seconds, and every pipeline command
+    # (``kgattn check`` first) imports this module.
+    from kgattn.evaluation.ablations import Examples, run_study, summarize
+    from kgattn.evaluation.report import write_report
+
     es = ctx.spec.evaluate
     folder = ctx.run.stage("evaluate")
     as_examples = lambda d: Examples(d.ids, d.texts, d.labels, d.mentions)  # noqa: E731
