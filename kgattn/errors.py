@@ -80,6 +80,6 @@ class SavedFileError(KGAttnError, ValueError):
     """A saved artefact (graph, linker, classifier, run file) is missing, damaged, or of another
     kind or version than the reader expects; the message names the file."""
 
-    def __init__(self, message: str, path: str | Path | None = None):
-        self.path = path
-        super().__init__(_where(path, None) + message)
+    def __init__(self, message: str, path: str | Path | None = None, line: int | None = None):
+        self.path, self.line = path, line
+        super().__init__(_where(path, line) + message)
