@@ -50,7 +50,14 @@ class FingerprintMismatchError(KGAttnError, ValueError):
 
 
 class ConfigError(KGAttnError, ValueError):
-    """A configuration (YAML, options) failed validation; names the key and the file."""
+    """A configuration (YAML, options) failed validation; names the key and the file.
+
+    ``key``, when given, is the option at fault (the pipeline spec turns it into a dotted key).
+    """
+
+    def __init__(self, message: str, key: str | None = None):
+        self.key = key
+        super().__init__(message)
 
 
 class CorpusError(KGAttnError, ValueError):

@@ -22,7 +22,7 @@ DEFAULT_LOSS_WEIGHTS = {"task": 1.0, "link": 0.1, "align": 0.1}
 
 
 def _fail(key: str, message: str) -> None:
-    raise ConfigError(f"model config key {key!r}: {message}")
+    raise ConfigError(f"model config key {key!r}: {message}", key=key)
 
 
 @dataclass(frozen=True)

@@ -72,8 +72,8 @@ class SchemaSection(Section):
         for concern in self.concerns:
             try:
                 build(concern, values)
-            except ConfigError as exc:
-                raise ValueError(str(exc)) from None
+            except ConfigError as exc:  # "[key] message": the spec's error names section.key
+                raise ValueError(f"[{exc.key}] {exc}" if exc.key else str(exc)) from None
         return self
 
 

@@ -401,12 +401,15 @@ def _format_errors(exc: ValidationError, path: Path | None, source: str | None) 
     lines = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        message = err["msg"]
+        schema_key = re.match(r"Value error, \[(\w+)\] ", message)
+        if schema_key:  # a schema's own check (SchemaSection) names the option at fault
+            loc, message = (*loc, schema_key.group(1)), message[schema_key.end():]
         key = ".".join(str(p) for p in loc) or "(top level)"
         where = ""
         if source is not None:
             line = _key_line(source, loc)
             where = f" (line {line})" if line else ""
-        message = err["msg"]
         if err["type"] == "extra_forbidden":
             message = "unknown key"
         elif err["type"] == "missing":

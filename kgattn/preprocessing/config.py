@@ -30,7 +30,10 @@ class FeatureConfig:
         for key in ("max_length", "max_nodes"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{key} must be an integer >= 1, got {value!r}")
+                raise ConfigError(f"{key} must be an integer >= 1, got {value!r}", key=key)
         if isinstance(self.hops, bool) or not isinstance(self.hops, int) or self.hops < 0:
-            raise ConfigError(f"hops must be an integer >= 0, got {self.hops!r}")
-        check_template(self.node_template)
+            raise ConfigError(f"hops must be an integer >= 0, got {self.hops!r}", key="hops")
+        try:
+            check_template(self.node_template)
+        except ConfigError as exc:
+            raise ConfigError(str(exc), key="node_template") from None

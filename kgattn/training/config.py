@@ -16,7 +16,7 @@ SCHEDULES = ("linear", "cosine", "constant")
 
 def _positive_int(name: str, value, minimum: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}", key=name)
 
 
 @dataclass(frozen=True)
@@ -41,14 +41,16 @@ class OptimConfig:
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
-            raise ConfigError(f"schedule {self.schedule!r} is not one of {list(SCHEDULES)}")
+            raise ConfigError(f"schedule {self.schedule!r} is not one of {list(SCHEDULES)}", key="schedule")
         if not 0 <= self.warmup_ratio < 1:
-            raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        if self.lr <= 0 or self.backbone_lr < 0 or (self.gate_lr is not None and self.gate_lr <= 0):
-            raise ConfigError(f"learning rates must be positive (lr={self.lr}, backbone_lr={self.backbone_lr}, "
-                              f"gate_lr={self.gate_lr})")
+            raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}", key="warmup_ratio")
+        for key, bad in (("lr", self.lr <= 0), ("backbone_lr", self.backbone_lr < 0),
+                         ("gate_lr", self.gate_lr is not None and self.gate_lr <= 0)):
+            if bad:
+                raise ConfigError(f"learning rates must be positive (lr={self.lr}, backbone_lr={self.backbone_lr}, "
+                                  f"gate_lr={self.gate_lr})", key=key)
         if self.weight_decay < 0:
-            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}", key="weight_decay")
 
 
 @dataclass(frozen=True)
@@ -82,11 +84,11 @@ class TrainerConfig:
         _positive_int("batch_size", self.batch_size)
         _positive_int("accumulate", self.accumulate)
         if self.max_epochs < 1 and self.max_steps < 1:
-            raise ConfigError("max_epochs (or max_steps) must be >= 1")
+            raise ConfigError("max_epochs (or max_steps) must be >= 1", key="max_epochs")
         if self.patience is not None:
             _positive_int("patience", self.patience)
         if self.grad_clip is not None and self.grad_clip <= 0:
-            raise ConfigError(f"grad_clip must be > 0 or None, got {self.grad_clip}")
+            raise ConfigError(f"grad_clip must be > 0 or None, got {self.grad_clip}", key="grad_clip")
         _positive_int("log_every_n_steps", self.log_every_n_steps)
 
     def lightning_strategy(self) -> str:
