@@ -143,7 +143,7 @@ def _gz_run(d: Path) -> list[str]:
 
 
 def _unknown_argument(d: Path) -> list[str]:
-    spec = write_toy_world(d, rows=20, extra_spec="model: {options: {no_such_argument: 1}}\n")
+    spec = write_toy_world(d, rows=20, extra_spec="model: {no_such_argument: 1}\n")
     return ["run", str(spec), "--stages", "train", "--no-progress"]
 
 
@@ -170,7 +170,7 @@ CASES: list[Case] = [
     ("spec: `train.batch_size: 0`", "invalid, names the key", _batch_zero("train"), None),
     ("spec: `linker.batch_size: 0`", "invalid, names the key", _batch_zero("linker"), None),
     ("spec: `predict.batch_size: 0`", "invalid, names the key", _batch_zero("predict"), None),
-    ("spec: classifier argument the real KGClassifier refuses (`model.options`)", "error before training",
+    ("spec: unknown key in `model`", "error before anything runs",
      _unknown_argument, None),
     ("`kgattn run`, corpus file deleted", "refused before import/link, no run dir", _run_missing_corpus, None),
     ("`kgattn predict -o X -i X`", "refused, input unchanged", _output_is_input, None),
@@ -259,9 +259,9 @@ def main() -> None:
         msg = r["message"].replace("|", "\\|")
         lines.append(f"| {i} | {r['input']} | {r['expected']} | {r['verdict']} | {r['seconds']:.3f} | `{msg}` |"
                      if msg else f"| {i} | {r['input']} | {r['expected']} | {r['verdict']} | {r['seconds']:.3f} | |")
-    lines += ["", "Not in this table: `KGClassifier(batch_size=0).fit(...)` through the Python API still raises "
-              "`ZeroDivisionError` on this branch (`kgattn/api.py`); the typed trainer config of issue 12 "
-              "validates it (`tests/test_robustness_cli.py` holds the test, marked xfail until it lands).", "",
+    lines += ["", "`KGClassifier(batch_size=0).fit(...)` through the Python API: `ConfigError` (the typed "
+              "trainer config validates it; before issue 12 it was a `ZeroDivisionError`), tested in "
+              "`tests/test_robustness_cli.py`.", "",
               "## Graph and linker", "", "(rows added by the graph and linker work)", ""]
     out = ROOT / "benchmarks" / "robustness.md"
     out.write_text("\n".join(lines))

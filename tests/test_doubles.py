@@ -10,6 +10,7 @@ import pytest
 from doubles import FakeClassifier, FakeComponents, FakeGraph, FakeLinker, classifier_parameters, write_toy_world
 from kgattn.pipeline.protocols import ClassifierLike, ComponentsLike, GraphLike, LinkerLike
 from kgattn.pipeline.runner import run_pipeline
+from kgattn.pipeline.spec import load_spec
 from kgattn.pipeline.stages import Components
 
 QUIET = dict(progress=False, log=lambda message: None)
@@ -68,10 +69,20 @@ def test_fake_classifier_takes_exactly_the_real_parameters():
         FakeClassifier(no_such_parameter=1)
 
 
-def test_a_spec_key_the_real_classifier_does_not_accept_fails(tmp_path):
-    """The plumbing from spec to classifier is the product's own: an argument the real class
-    refuses reaches the double and is refused there, instead of passing silently."""
-    spec = write_toy_world(tmp_path, rows=30, extra_spec="model: {options: {no_such_parameter: 3}}\n")
+def test_every_classifier_key_of_the_spec_is_a_real_parameter(tmp_path):
+    spec = load_spec(write_toy_world(tmp_path, rows=10))
+    keys = {k for section in (spec.model, spec.features, spec.train) for k in section.model_dump()}
+    assert keys and keys <= set(classifier_parameters()[0])
+
+
+def test_a_spec_key_the_real_classifier_does_not_accept_fails(tmp_path, monkeypatch):
+    """The plumbing from spec to classifier is the product's own: a key a spec section hands on
+    that the real class does not take reaches the double and is refused there, instead of
+    passing silently (as it did when the double took ``**ignored``)."""
+    spec = write_toy_world(tmp_path, rows=30)
+    section = type(load_spec(spec).features)
+    dump = section.model_dump
+    monkeypatch.setattr(section, "model_dump", lambda self, **kw: {**dump(self, **kw), "no_such_parameter": 3})
     with pytest.raises((TypeError, ValueError), match="no_such_parameter"):
         run_pipeline(spec, stages=["train"], components=FakeComponents(), **QUIET)
 
