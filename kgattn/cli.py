@@ -218,6 +218,13 @@ def predict(pipeline: PipelineArg,
         update["format"] = format
     if update:
         spec = spec.model_copy(update={"predict": spec.predict.model_copy(update=update)})
+    if output is not None:
+        from kgattn.errors import ConfigError
+        from kgattn.pipeline.predict import output_conflicts
+
+        conflicts = output_conflicts(spec)
+        if conflicts:   # named by the option the user typed, not by a line of the spec
+            raise ConfigError("--output: " + conflicts[0].split(": ", 1)[1])
     _run(pipeline, ["predict"], run_dir, progress, spec=spec)
 
 

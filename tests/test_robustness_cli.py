@@ -99,7 +99,7 @@ def test_predict_refuses_an_output_that_is_an_input(tmp_path, fakes):
     new.write_text("id,text\na,News from milan.\n")
     before = new.read_bytes()
     _refused(runner.invoke(cli.app, ["predict", str(spec), "-i", str(new), "-o", str(new), "--format", "jsonl"]),
-             "key 'predict.output'", "is the input file", str(new))
+             f"error: --output: {new} is the input file {new} (predict.input.paths)")
     assert new.read_bytes() == before
     link = tmp_path / "link.jsonl"
     link.symlink_to(new)
@@ -107,7 +107,9 @@ def test_predict_refuses_an_output_that_is_an_input(tmp_path, fakes):
     corpus = tmp_path / "corpus.csv"
     corpus_bytes = corpus.read_bytes()
     _refused(runner.invoke(cli.app, ["predict", str(spec), "-o", str(corpus), "--format", "jsonl"]),
-             "predict.output", "corpus.paths")
+             "--output", "corpus.paths")
+    spec.write_text(spec.read_text().replace("predict: {", "predict: {output: corpus.csv, "))
+    _refused(runner.invoke(cli.app, ["check", str(spec)]), "key 'predict.output' (line 5)", "corpus.paths")
     assert corpus.read_bytes() == corpus_bytes and new.read_bytes() == before
     _refused(runner.invoke(cli.app, ["predict", str(spec), "-o", str(tmp_path)]), "is a directory")
 
