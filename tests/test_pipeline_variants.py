@@ -83,3 +83,16 @@ def test_a_default_variant_joins_specs_that_do_not_list_variants(tmp_path):
         assert load_spec(spec_path).evaluate.variants[-1] == "tiny_default"
     finally:
         unregister_variant("tiny_default")
+
+
+def test_every_registered_variant_trains_real_classifier_parameters():
+    from doubles import classifier_parameters
+    from kgattn.evaluation.variants import get_variant
+
+    real = set(classifier_parameters()[0])
+    for name in variant_names(selectable=False):
+        variant = get_variant(name)
+        keys = set(variant.train or {})
+        if variant.augment is not None:
+            keys |= set(variant.augment.overrides({"text_max_length": 96}))
+        assert keys <= real, (name, keys - real)

@@ -29,6 +29,7 @@ from kgattn.persistence import write_json
 __all__ = ["Examples", "Study", "StudyHooks", "ordered_variants", "run_name", "run_study", "summarize",
            "training_size"]
 
+
 @dataclass(frozen=True)
 class Examples:
     """Texts with their labels per task and, optionally, pre-linked mentions."""

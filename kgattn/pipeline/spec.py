@@ -27,11 +27,9 @@ from kgattn.errors import ConfigError
 from kgattn.evaluation.variants import DefaultVariants, check_variant_name
 from kgattn.pipeline.sections import PathValue, Section, expand_vars, schema_section
 
-#: A variant of the with/without-graph evaluation: a name of the registry in
-#: kgattn.evaluation.variants (the one place where variants are declared).
+#: A variant of the with/without-graph evaluation: a name in the registry kgattn.evaluation.variants.
 Variant = Annotated[str, AfterValidator(check_variant_name)]
-#: The default variants (the registry's ``default=True`` ones, read when a spec is validated); the
-#: knowledge baselines are opt-in (each is one more training per seed).
+#: The default variants: the registry's ``default=True`` ones (the knowledge baselines are opt-in).
 ALL_VARIANTS = DefaultVariants()
 SPLITS = ("train", "val", "test")
 RESERVED_COLUMNS = ("id", "text", "split", "entities", "top_nodes", "mentions", "row")
