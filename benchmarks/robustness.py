@@ -103,6 +103,12 @@ def _output_is_corpus(d: Path) -> list[str]:
     return ["predict", str(spec), "-o", str(d / "corpus.csv"), "--format", "jsonl"]
 
 
+def _output_is_linked_corpus(d: Path) -> list[str]:
+    spec = trained(d)
+    linked = next((d / "runs").iterdir()) / "link" / "linked.parquet"
+    return ["predict", str(spec), "-o", str(linked), "--no-progress"]
+
+
 def _bad_input_keeps_output(d: Path) -> list[str]:
     spec = trained(d)
     (d / "preds.jsonl").write_text("previous output\n")
@@ -176,6 +182,7 @@ CASES: list[Case] = [
     ("`kgattn predict -o X -i X`", "refused, input unchanged", _output_is_input, None),
     ("`kgattn predict -o` symlink to the input", "refused", _output_links_to_input, None),
     ("`kgattn predict -o` = the corpus file", "refused", _output_is_corpus, None),
+    ("`kgattn predict -o` = the run's own `link/linked.parquet`", "refused", _output_is_linked_corpus, None),
     ("`kgattn predict -o old` with an empty text in the input", "error, old output kept",
      _bad_input_keeps_output, _output_kept),
     ("CSV with one 2.1 MB text field (`kgattn predict -i`)", "read", _long_text, _long_read),

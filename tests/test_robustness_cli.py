@@ -112,6 +112,11 @@ def test_predict_refuses_an_output_that_is_an_input(tmp_path, fakes):
     _refused(runner.invoke(cli.app, ["check", str(spec)]), "key 'predict.output' (line 5)", "corpus.paths")
     assert corpus.read_bytes() == corpus_bytes and new.read_bytes() == before
     _refused(runner.invoke(cli.app, ["predict", str(spec), "-o", str(tmp_path)]), "is a directory")
+    linked = next((tmp_path / "runs").iterdir()) / "link" / "linked.parquet"
+    linked_bytes = linked.read_bytes()
+    _refused(runner.invoke(cli.app, ["predict", str(spec), "-o", str(linked), "--no-progress"]),
+             "lies in the run directory")
+    assert linked.read_bytes() == linked_bytes
 
 
 def test_failed_predict_keeps_the_previous_output_and_foreign_files(tmp_path, fakes):

@@ -118,6 +118,11 @@ def predict_stage(ctx: Context) -> dict:
     folder = ctx.run.stage("predict")
     fmt = ps.resolved_format
     final = Path(ps.output or folder / f"predictions.{fmt}")
+    inside = final.resolve().is_relative_to(ctx.run.path.resolve())
+    if inside and not final.resolve().is_relative_to(folder.resolve()):
+        # e.g. link/linked.parquet, the input of this very stage, or the trained model
+        raise ConfigError(f"predict.output: {final} lies in the run directory {ctx.run.path} outside its "
+                          "predict/ folder; writing it could replace what the run reads: choose another path")
     if ps.input is not None:
         reader = CorpusReader.from_spec(ps.input, with_labels=False)
         shards, total_hint, source = reader.shards(ps.shard_rows), reader.count_rows(), reader.fingerprint()
