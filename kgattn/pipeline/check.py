@@ -15,16 +15,15 @@ from pathlib import Path
 from kgattn.errors import ConfigError, KGAttnError
 from kgattn.pipeline.corpus import resolve_paths
 from kgattn.pipeline.predict import output_conflicts
+from kgattn.pipeline.yamlio import key_line
 
 
 def _where(key: str, source: str | None) -> str:
     """``key 'a.b.0'`` and, when the YAML text is given and holds it, `` (line N)``."""
     if source is None:
         return f"key '{key}'"
-    from kgattn.pipeline.spec import _key_line
-
     loc = tuple(int(p) if p.isdigit() else p for p in key.split("."))
-    line = _key_line(source, loc)
+    line = key_line(source, loc)
     return f"key '{key}'" + (f" (line {line})" if line else "")
 
 
