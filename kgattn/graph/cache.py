@@ -9,13 +9,13 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from kgattn.graph.saved import FORMAT_VERSION
+from kgattn.graph.store import KnowledgeGraph
 from kgattn.paths import cache_dir
 
 
 def source_key(name: str, sources: Iterable[Path], options: dict) -> str:
     """Hash of (importer, each source's resolved path, size and mtime, options, store format)."""
-    from kgattn.graph.store import FORMAT_VERSION
-
     stats = []
     for p in sorted(Path(s).resolve() for s in sources):
         st = p.stat()
@@ -31,8 +31,6 @@ def cached_graph(name: str, sources: Iterable[Path], options: dict, build: Calla
     The directory is written under a temporary name and renamed, so a concurrent or interrupted
     import never leaves a half-written graph where a later call would read it.
     """
-    from kgattn.graph.store import KnowledgeGraph
-
     root = cache_dir("graphs")
     target = root / f"{name}-{source_key(name, sources, options)}"
     if (target / "meta.json").is_file():
