@@ -235,3 +235,16 @@ def test_graph_warning_is_the_store_warning():
     from kgattn.graph import store
 
     assert store.GraphWarning is GraphWarning
+
+
+def test_check_false_skips_only_the_range_check(saved):
+    _, d = saved
+    arr = np.load(d / "dst.npy")
+    arr[0] = 99
+    np.save(d / "dst.npy", arr)
+    assert KnowledgeGraph.load(d, check=False).num_edges == 4  # the caller said it trusts the directory
+    with pytest.raises(SavedFileError, match="dst.npy"):
+        KnowledgeGraph.load(d, check=False, verify=True)  # verify implies the checks
+    (d / "src.npy").write_bytes(b"junk")
+    with pytest.raises(SavedFileError, match="src.npy"):  # files are still read safely
+        KnowledgeGraph.load(d, check=False)

