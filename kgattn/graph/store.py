@@ -37,22 +37,17 @@ from kgattn.graph.csr import build_csr, build_neighbour_sets, inverse_name, sort
 from kgattn.graph.merge import merge_graphs
 from kgattn.graph.networkx_io import read_networkx, to_networkx
 from kgattn.graph.parts import EncodedParts, GraphParts, GraphWarning, encode
+from kgattn.graph.jsonld import DEFAULT_REMOTE_TIMEOUT
 from kgattn.graph.rdf import read_rdf
-from kgattn.graph.retrieval import Scorer, subgraph as _subgraph
+from kgattn.graph.rdf_parse import MAX_LITERAL_LENGTH
+from kgattn.graph.neighbourhood import Neighbourhoods
 from kgattn.graph.saved import FORMAT_VERSION, read_graph, write_graph
 from kgattn.graph.strings import RaggedIds, RaggedStrings, SortedView, StringTable, alias_index
-from kgattn.graph.subgraph import Subgraph
 from kgattn.graph.triples import MAX_LINE_LENGTH, read_triples
 
-__all__ = ["KnowledgeGraph", "GraphWarning", "FORMAT_VERSION", "HUB_FRACTION", "DEFAULT_HUB_CAP"]
+__all__ = ["KnowledgeGraph", "GraphWarning", "FORMAT_VERSION"]
 
-#: Share of nodes, by degree, that count as hubs in subgraph expansion.
-HUB_FRACTION = 0.001
-#: Neighbours sampled when a hub is expanded.
-DEFAULT_HUB_CAP = 256
-
-
-class KnowledgeGraph:
+class KnowledgeGraph(Neighbourhoods):
     """An immutable typed directed multigraph with named nodes.
 
     Build one with :meth:`from_arrays`, :meth:`from_triples`, :meth:`from_rdf`,
@@ -190,15 +185,20 @@ class KnowledgeGraph:
 
     @classmethod
     def from_rdf(cls, path_or_paths, format: str | None = None, language: str | None = "en",
-                 add_inverse: bool = False, **kwargs) -> "KnowledgeGraph":
+                 add_inverse: bool = False, *, engine: str = "auto", type_edges: bool = False,
+                 allow_remote: bool = False, remote_timeout: float = DEFAULT_REMOTE_TIMEOUT,
+                 max_literal_length: int = MAX_LITERAL_LENGTH) -> "KnowledgeGraph":
         """Build from RDF files (Turtle, N-Triples, N-Quads, TriG, N3, RDF/XML, JSON-LD; ``.gz`` ok).
 
-        Further keywords: ``engine``, ``type_edges``, ``allow_remote`` (JSON-LD remote contexts;
-        off: parsing never touches the network), ``remote_timeout``, ``max_literal_length``. See
-        :func:`kgattn.graph.rdf.read_rdf` for how triples map to nodes, names and edges, and
+        ``allow_remote=True`` lets JSON-LD contexts be fetched from ``http(s)`` URLs, each within
+        ``remote_timeout`` seconds; by default parsing never touches the network. A literal longer
+        than ``max_literal_length`` characters is refused. See :func:`kgattn.graph.rdf.read_rdf`
+        for the other arguments and how triples map to nodes, names and edges, and
         :mod:`kgattn.graph.rdf_parse` for what parsing may do.
         """
-        return cls.from_parts(read_rdf(path_or_paths, format=format, language=language, **kwargs),
+        return cls.from_parts(read_rdf(path_or_paths, format=format, language=language, engine=engine,
+                                       type_edges=type_edges, allow_remote=allow_remote,
+                                       remote_timeout=remote_timeout, max_literal_length=max_literal_length),
                               add_inverse=add_inverse)
 
     # ------------------------------------------------------------------ sizes and arrays
@@ -303,59 +303,11 @@ class KnowledgeGraph:
     def type_vocabulary(self) -> list[str]:
         return list(self._types.vocab)
 
-    def neighbors(self, i: int, direction: str = "both") -> tuple[torch.Tensor, torch.Tensor]:
-        """(neighbour node indices, relation ids) of node ``i``, O(degree) through the CSR.
-
-        ``direction``: ``"out"`` (targets of edges from ``i``), ``"in"`` (sources of edges into
-        ``i``) or ``"both"`` (out then in).
-        """
-        i = self._check(i)
-        a, b = int(self._adj_ptr[i]), int(self._adj_ptr[i + 1])
-        if direction == "both":
-            pass
-        elif direction in ("out", "in"):
-            mid = a + int(self._out_ptr[i + 1] - self._out_ptr[i])
-            a, b = (a, mid) if direction == "out" else (mid, b)
-        else:
-            raise ValueError(f"direction must be 'out', 'in' or 'both', got {direction!r}")
-        return (torch.from_numpy(np.array(self._adj_nbr[a:b], dtype=np.int64)),
-                torch.from_numpy(np.array(self._adj_rel[a:b], dtype=np.int64)))
-
     def alias_index(self) -> dict[str, list[int]]:
         """``normalize_alias(name) -> sorted node indices`` over all names (built once, cached)."""
         if self._alias_index is None:
             self._alias_index = alias_index(self._names)
         return self._alias_index
-
-    # ------------------------------------------------------------------ subgraphs
-    @property
-    def hub_threshold(self) -> int:
-        """Smallest degree of the top 0.1% of nodes by degree (hubs, when above the hub cap)."""
-        if self._hub_threshold is None:
-            k = max(1, int(np.ceil(self.num_nodes * HUB_FRACTION)))
-            deg = np.asarray(self._degree)
-            self._hub_threshold = int(np.partition(deg, deg.size - k)[deg.size - k])
-        return self._hub_threshold
-
-    def subgraph(self, seeds: Sequence[int], hops: int = 2, max_nodes: int = 64,
-                 scorer: Scorer | None = None, *, hub_cap: int = DEFAULT_HUB_CAP) -> Subgraph:
-        """The ``hops``-hop neighbourhood of ``seeds`` (both edge directions), capped at ``max_nodes``.
-
-        Seeds are always kept, first, in the given order, de-duplicated. Other nodes are ranked by
-        ``scorer(nodes [m], hop [m]) -> scores [m]`` (higher first; ties by hop, then index) or by
-        default by hop, then lower degree (more specific), then index. Edges: all stored edges
-        among kept nodes, in local indices. Hubs (top 0.1% by degree) are expanded through
-        ``hub_cap`` neighbours: their lowest-degree ones with the default ranking (exact while
-        ``hub_cap >= max_nodes``), a deterministic sample per (seed set, hub) with a scorer;
-        ``hub_cap=0`` turns capping off. See :mod:`kgattn.graph.retrieval`.
-        """
-        return _subgraph(self, seeds, hops=hops, max_nodes=max_nodes, scorer=scorer, hub_cap=hub_cap)
-
-    def subgraphs(self, seed_lists: Sequence[Sequence[int]], hops: int = 2, max_nodes: int = 64,
-                  scorer: Scorer | None = None, *, hub_cap: int = DEFAULT_HUB_CAP) -> list[Subgraph]:
-        """:meth:`subgraph` for each seed list (an empty list gives :meth:`Subgraph.empty`)."""
-        return [_subgraph(self, s, hops=hops, max_nodes=max_nodes, scorer=scorer, hub_cap=hub_cap)
-                for s in seed_lists]
 
     # ------------------------------------------------------------------ conversions
     def to_pyg(self):
