@@ -79,7 +79,14 @@ def read_rdf(path_or_paths, format: str | None = None, language: str | None = "e
     options = ParseOptions(allow_remote=allow_remote, remote_timeout=remote_timeout,
                            max_literal_length=max_literal_length)
     triples, stats = iter_triples(paths, format, engine, options)
-    source = ", ".join(str(p) for p in paths)
+    return map_triples(triples, ", ".join(str(p) for p in paths), language=language, type_edges=type_edges,
+                       metadata={"named_graphs": stats["named_graphs"], "engine": stats["engine"]})
+
+
+def map_triples(triples: list, source: str, language: str | None = "en", type_edges: bool = False,
+                metadata: dict | None = None) -> GraphParts:
+    """Plain triples ``(subject, predicate, object str | Lit)`` -> graph parts, as the module
+    docstring says; ``source`` names the input in messages, ``metadata`` is kept."""
     name_rank = {p: k for k, p in enumerate(NAME_PREDICATES)}
     desc_rank = {p: k for k, p in enumerate(DESCRIPTION_PREDICATES)}
     names: dict[str, list] = {}
@@ -144,8 +151,7 @@ def read_rdf(path_or_paths, format: str | None = None, language: str | None = "e
     src = [pos[s] for s, _, _ in edges]
     dst = [pos[o] for _, _, o in edges]
     rel = [rel_pos[p] for _, p, _ in edges]
-    meta = {"source": source, "named_graphs": stats["named_graphs"], "engine": stats["engine"],
-            "literals_filtered_by_language": n_lang_filtered,
+    meta = {"source": source, **(metadata or {}), "literals_filtered_by_language": n_lang_filtered,
             "schema_triples": n_schema, "language": language}
     # Dangling: edge targets that no triple describes (no name, type or triple of their own).
     # Classes reached through type_edges are vocabulary, not dangling data.
@@ -163,4 +169,4 @@ def read_rdf(path_or_paths, format: str | None = None, language: str | None = "e
                       source=source)
 
 
-__all__ = ["read_rdf", "guess_format", "accepted_formats", "readable_relation", "FORMATS", "Lit"]
+__all__ = ["read_rdf", "map_triples", "guess_format", "accepted_formats", "readable_relation", "FORMATS", "Lit"]

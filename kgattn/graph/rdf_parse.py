@@ -258,6 +258,27 @@ def _oxigraph_terms(path: Path, fmt: str) -> tuple[list, list, set]:
     return plain, with_bnodes, graphs
 
 
+def plain_ox_triples(triples: Iterable[tuple], source, max_literal_length: int = MAX_LITERAL_LENGTH) -> list:
+    """pyoxigraph ``(subject, predicate, object)`` terms (from a store or a SPARQL endpoint) as
+    plain triples, literals checked and blank nodes canonically labelled exactly as for files."""
+    import pyoxigraph as ox
+
+    plain, with_bnodes = [], []
+    for s, p, o in triples:
+        if type(s) is ox.BlankNode or type(o) is ox.BlankNode:
+            with_bnodes.append(_ox_to_rdflib(s, p, o))
+        elif type(o) is ox.Literal:
+            plain.append((s.value, p.value, Lit(o.value, o.language)))
+        elif type(o) is ox.NamedNode and type(s) is ox.NamedNode:
+            plain.append((s.value, p.value, o.value))
+        else:
+            raise GraphFormatError(f"unsupported RDF term (RDF-star triple term?): {s} {p} {o}", source)
+    out = list(_checked(plain, source, max_literal_length, False))
+    if with_bnodes:
+        out.extend(_checked(_plain(_canonical_bnode_triples(with_bnodes)), source, max_literal_length, False))
+    return out
+
+
 def _ox_line(e: SyntaxError) -> int | None:
     if isinstance(getattr(e, "lineno", None), int):
         return e.lineno

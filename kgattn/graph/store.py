@@ -44,14 +44,16 @@ from kgattn.graph.neighbourhood import Neighbourhoods
 from kgattn.graph.saved import FORMAT_VERSION, read_graph, write_graph
 from kgattn.graph.strings import RaggedIds, RaggedStrings, SortedView, StringTable, alias_index
 from kgattn.graph.triples import MAX_LINE_LENGTH, read_triples
+from kgattn.graph.triplestore import (DEFAULT_PAGE_SIZE, DEFAULT_RETRIES, DEFAULT_TIMEOUT, read_oxigraph,
+                                      read_sparql)
 
 __all__ = ["KnowledgeGraph", "GraphWarning", "FORMAT_VERSION"]
 
 class KnowledgeGraph(Neighbourhoods):
     """An immutable typed directed multigraph with named nodes.
 
-    Build one with :meth:`from_arrays`, :meth:`from_triples`, :meth:`from_rdf`,
-    :meth:`from_networkx`, the importers in :mod:`kgattn.datasets`, :meth:`load`, or :meth:`union`
+    Build one with :meth:`from_arrays`, :meth:`from_triples`, :meth:`from_rdf`, :meth:`from_sparql`,
+    :meth:`from_oxigraph`, :meth:`from_networkx`, the importers in :mod:`kgattn.datasets`, :meth:`load`, or :meth:`union`
     of several graphs.
 
     Node ``i`` has an id (``node_id(i)``, unique), names (``aliases(i)``, label first;
@@ -199,6 +201,26 @@ class KnowledgeGraph(Neighbourhoods):
         return cls.from_parts(read_rdf(path_or_paths, format=format, language=language, engine=engine,
                                        type_edges=type_edges, allow_remote=allow_remote,
                                        remote_timeout=remote_timeout, max_literal_length=max_literal_length),
+                              add_inverse=add_inverse)
+
+    @classmethod
+    def from_sparql(cls, endpoint: str, query: str | None = None, graph: str | None = None, *,
+                    page_size: int = DEFAULT_PAGE_SIZE, timeout: float = DEFAULT_TIMEOUT,
+                    retries: int = DEFAULT_RETRIES, language: str | None = "en", add_inverse: bool = False,
+                    type_edges: bool = False, max_literal_length: int = MAX_LITERAL_LENGTH) -> "KnowledgeGraph":
+        """Build from the triples a SPARQL endpoint returns (paged ``SELECT ?s ?p ?o`` or
+        ``CONSTRUCT``, ``timeout`` seconds per request, ``retries``); names, types and
+        descriptions are read as for files. See :func:`kgattn.graph.triplestore.read_sparql`."""
+        return cls.from_parts(read_sparql(endpoint, query, graph, page_size=page_size, timeout=timeout,
+                                          retries=retries, language=language, type_edges=type_edges,
+                                          max_literal_length=max_literal_length), add_inverse=add_inverse)
+
+    @classmethod
+    def from_oxigraph(cls, path, graph: str | None = None, *, language: str | None = "en",
+                      add_inverse: bool = False, type_edges: bool = False) -> "KnowledgeGraph":
+        """Build from an Oxigraph store directory, opened read-only (default graph, or ``graph``).
+        See :func:`kgattn.graph.triplestore.read_oxigraph`."""
+        return cls.from_parts(read_oxigraph(path, graph, language=language, type_edges=type_edges),
                               add_inverse=add_inverse)
 
     # ------------------------------------------------------------------ sizes and arrays
