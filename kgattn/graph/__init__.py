@@ -6,13 +6,15 @@ Layers point one way (``a -> b``: ``a`` imports ``b``; nothing imports upwards):
   order, CSR views), :mod:`~kgattn.graph.subgraph`, :mod:`~kgattn.graph.retrieval` (subgraph
   cutting over any object with the store's arrays), :mod:`~kgattn.graph.parts` (what readers
   return) and :mod:`~kgattn.graph.saved` (the on-disk format, via :mod:`kgattn.persistence`);
-* readers, which know files and other graphs but not the store class: :mod:`~kgattn.graph.rdf`
-  (-> :mod:`~kgattn.graph.rdf_parse` -> :mod:`~kgattn.graph.jsonld`), :mod:`~kgattn.graph.triples`,
-  :mod:`~kgattn.graph.networkx_io` and :mod:`~kgattn.graph.merge`; each returns
-  :class:`~kgattn.graph.parts.GraphParts` (or encoded parts);
-* the store, :mod:`~kgattn.graph.store`: :class:`KnowledgeGraph` keeps the public constructors
-  (``from_rdf``, ``from_triples``, ``from_networkx``, ``union``, ``from_arrays``, ``load``), each
-  a call to one reader followed by :meth:`KnowledgeGraph.from_parts`;
+* readers, which know files, triple stores and other graphs but not the store class:
+  :mod:`~kgattn.graph.rdf` (-> :mod:`~kgattn.graph.rdf_parse` -> :mod:`~kgattn.graph.jsonld`),
+  :mod:`~kgattn.graph.triplestore` (SPARQL endpoints, Oxigraph stores; -> ``rdf``),
+  :mod:`~kgattn.graph.triples`, :mod:`~kgattn.graph.networkx_io` and :mod:`~kgattn.graph.merge`;
+  each returns :class:`~kgattn.graph.parts.GraphParts` (or encoded parts);
+* the store, :mod:`~kgattn.graph.store` (with :mod:`~kgattn.graph.neighbourhood` mixed in):
+  :class:`KnowledgeGraph` keeps the public constructors (``from_rdf``, ``from_triples``,
+  ``from_sparql``, ``from_oxigraph``, ``from_networkx``, ``union``, ``from_arrays``, ``load``),
+  each a call to one reader followed by :meth:`KnowledgeGraph.from_parts`;
 * above the store: :mod:`~kgattn.graph.cache` (imported graphs cached on disk) and
   :mod:`~kgattn.graph.verbalize`.
 

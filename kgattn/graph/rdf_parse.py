@@ -225,8 +225,9 @@ class _UseRdflib(Exception):
     """pyoxigraph refused something valid that rdflib reads (a surrogate-pair escape)."""
 
 
-def _oxigraph_terms(path: Path, fmt: str) -> tuple[list, list, set]:
-    """Triples without blank nodes as plain tuples; triples with blank nodes as rdflib terms."""
+def _oxigraph_terms(path: Path, fmt: str, max_literal_length: int) -> tuple[list, list, set]:
+    """Triples without blank nodes as plain tuples (literals checked against the limit); triples
+    with blank nodes as rdflib terms."""
     import pyoxigraph as ox
 
     rdf_format = getattr(ox.RdfFormat, _OX_FORMATS[fmt])
@@ -243,7 +244,10 @@ def _oxigraph_terms(path: Path, fmt: str) -> tuple[list, list, set]:
                 if type(s) is BlankNode or type(o) is BlankNode:
                     with_bnodes.append(_ox_to_rdflib(s, p, o))
                 elif type(o) is Literal:
-                    plain.append((s.value, p.value, Lit(o.value, o.language)))
+                    value = o.value
+                    if len(value) > max_literal_length:
+                        _too_long(value, s.value, p.value, path, max_literal_length)
+                    plain.append((s.value, p.value, Lit(value, o.language)))
                 elif type(o) is NamedNode and type(s) is NamedNode:
                     plain.append((s.value, p.value, o.value))
                 else:
@@ -331,13 +335,17 @@ def _checked(triples: Iterable[tuple], path: Path, max_literal_length: int, surr
     pairs that rdflib leaves split (``\\uD801\\uDC69`` -> one character)."""
     for s, p, o in triples:
         if isinstance(o, Lit) and len(o.value) > max_literal_length:
-            raise GraphFormatError(f"literal of {len(o.value)} characters (limit max_literal_length="
-                                   f"{max_literal_length}) for subject {s[:100]} predicate {p[:100]}", path)
+            _too_long(o.value, s, p, path, max_literal_length)
         if surrogates and (_SURROGATE.search(s) or _SURROGATE.search(p)
                            or _SURROGATE.search(o.value if isinstance(o, Lit) else o)):
             s, p = _join_pairs(s, path), _join_pairs(p, path)
             o = Lit(_join_pairs(o.value, path), o.lang) if isinstance(o, Lit) else _join_pairs(o, path)
         yield s, p, o
+
+
+def _too_long(value: str, s: str, p: str, path, limit: int):
+    raise GraphFormatError(f"literal of {len(value)} characters (limit max_literal_length={limit}) for subject "
+                           f"{s[:100]} predicate {p[:100]}", path)
 
 
 def _join_pairs(text: str, path: Path) -> str:
@@ -360,11 +368,11 @@ def iter_triples(paths: list[Path], format: str | None, engine: str,
         use_ox = engine == "oxigraph" or (engine == "auto" and fmt in _OX_FORMATS and _have_oxigraph())
         if use_ox and fmt not in _OX_FORMATS:
             raise UnknownFormatError(f"{path}: the oxigraph engine reads {sorted(_OX_FORMATS)}, not {fmt!r}")
-        plain: Iterable[tuple] = ()
         if use_ox:
             try:
-                plain, bnode_triples, graphs = _oxigraph_terms(path, fmt)
+                plain, bnode_triples, graphs = _oxigraph_terms(path, fmt, options.max_literal_length)
                 stats["named_graphs"] += len(graphs)
+                out.extend(plain)
             except _UseRdflib:
                 use_ox = False
         if not use_ox:
@@ -376,8 +384,7 @@ def iter_triples(paths: list[Path], format: str | None, engine: str,
             for t in triples:
                 (bnode_triples if isinstance(t[0], rdflib.BNode) or isinstance(t[2], rdflib.BNode)
                  else plain_triples).append(t)
-            plain = _plain(plain_triples)
-        out.extend(_checked(plain, path, options.max_literal_length, not use_ox))
+            out.extend(_checked(_plain(plain_triples), path, options.max_literal_length, True))
         stats["engine"][str(path)] = "oxigraph" if use_ox else "rdflib"
         if bnode_triples:
             # Blank node labels are file-local: canonicalise each file's share separately.
