@@ -248,3 +248,25 @@ def test_check_false_skips_only_the_range_check(saved):
     (d / "src.npy").write_bytes(b"junk")
     with pytest.raises(SavedFileError, match="src.npy"):  # files are still read safely
         KnowledgeGraph.load(d, check=False)
+
+
+def test_damaged_cached_graph_is_rebuilt(tmp_path, monkeypatch):
+    from kgattn.graph.cache import cached_graph
+
+    monkeypatch.setenv("KGATTN_CACHE", str(tmp_path / "cache"))
+    source = _tsv(tmp_path / "g.tsv")
+    built = []
+
+    def build():
+        built.append(1)
+        return KnowledgeGraph.from_triples(source)
+
+    first = cached_graph("t", [source], {}, build)
+    assert cached_graph("t", [source], {}, build).fingerprint == first.fingerprint and len(built) == 1
+    [entry] = (tmp_path / "cache" / "graphs").glob("t-*")
+    _truncate(entry / "dst.npy", 0.7)
+    with pytest.warns(GraphWarning, match="damaged cached graph") as rec:
+        again = cached_graph("t", [source], {}, build)
+    assert str(entry / "dst.npy") in str(rec[0].message)
+    assert again.fingerprint == first.fingerprint and len(built) == 2
+    assert KnowledgeGraph.load(entry, verify=True).fingerprint == first.fingerprint  # the entry was replaced
