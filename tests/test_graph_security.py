@@ -252,3 +252,16 @@ def test_tsv_line_limit_applies_to_name_files(tmp_path):
     with pytest.raises(GraphFormatError) as err:
         KnowledgeGraph.from_triples(tmp_path / "g.tsv", names=tmp_path / "names.tsv", max_line_length=20)
     assert f"{tmp_path / 'names.tsv'}:2:" in str(err.value)
+
+
+def test_external_dtd_is_never_fetched(tmp_path, context_server):
+    path = tmp_path / "dtd.rdf"
+    path.write_text(
+        f'<?xml version="1.0"?>\n<!DOCTYPE rdf:RDF SYSTEM "{context_server.url}/evil.dtd">\n'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://ex.org/">\n'
+        ' <rdf:Description rdf:about="http://ex.org/a"><ex:q rdf:resource="http://ex.org/b"/></rdf:Description>\n'
+        '</rdf:RDF>\n', encoding="utf-8")
+    with pytest.raises(GraphFormatError, match="refers to the external DTD or entity") as err:
+        KnowledgeGraph.from_rdf(path)
+    assert str(path) in str(err.value) and f"{context_server.url}/evil.dtd" in str(err.value)
+    assert context_server.requests == []

@@ -109,9 +109,9 @@ def read_bytes(path: Path) -> bytes:
 
 # ---------------------------------------------------------------------- RDF/XML without entities
 class _EntityDeclared(Exception):
-    def __init__(self, name: str, line: int):
-        super().__init__(name, line)
-        self.name, self.line = name, line
+    def __init__(self, what: str, line: int):
+        super().__init__(what, line)
+        self.what, self.line = what, line
 
 
 class HardenedExpatParser(ExpatParser):
@@ -127,11 +127,15 @@ class HardenedExpatParser(ExpatParser):
         parser = self._parser
 
         def refuse(name, *args):
-            raise _EntityDeclared(name, parser.CurrentLineNumber)
+            raise _EntityDeclared(f"declares the entity {name!r} in its DTD", parser.CurrentLineNumber)
+
+        def refuse_external(context, base, sysid, pubid):
+            raise _EntityDeclared(f"refers to the external DTD or entity {sysid or pubid!r}",
+                                  parser.CurrentLineNumber)
 
         parser.EntityDeclHandler = refuse
         parser.UnparsedEntityDeclHandler = refuse
-        parser.ExternalEntityRefHandler = lambda context, base, sysid, pubid: refuse(sysid or pubid or "?")
+        parser.ExternalEntityRefHandler = refuse_external
 
 
 def _parse_rdfxml(data: bytes, graph, public_id: str) -> None:
@@ -176,8 +180,8 @@ def _rdflib_terms(path: Path, fmt: str, options: ParseOptions) -> tuple[list, in
     except (FileNotFoundError, UnknownFormatError, GraphFormatError):
         raise
     except _EntityDeclared as e:
-        raise GraphFormatError(f"RDF/XML declares the entity {e.name!r} in its DTD; entity declarations are "
-                               "refused (they expand exponentially, 'billion laughs', or read other files)",
+        raise GraphFormatError(f"RDF/XML {e.what}; entity declarations and external references are refused "
+                               "(they expand exponentially, 'billion laughs', or read other files and URLs)",
                                path, e.line) from None
     except Exception as e:  # rdflib raises many types; all mean "malformed"
         raise _rdflib_error(e, path, data, fmt) from None
