@@ -103,6 +103,7 @@ def slice_metrics(y_true: Sequence, predictions: Mapping[str, Sequence], mention
         if len(pred) != n:
             raise LabelError(f"variant {variant!r}: {len(pred)} predictions for {n} gold labels")
     masks = slice_masks(mentions, train_nodes, y_true if per_label else None, nodes=nodes, spans=spans)
+    classes = sorted(set(y_true).union(*({str(p) for p in pred} for pred in predictions.values())))
     out: dict[str, dict] = {}
     for name, mask in masks.items():
         idx = np.flatnonzero(mask)
@@ -111,6 +112,6 @@ def slice_metrics(y_true: Sequence, predictions: Mapping[str, Sequence], mention
             if not idx.size:
                 out[name][variant] = {"accuracy": None, "macro_f1": None, "n": 0}
                 continue
-            m = classification_metrics([y_true[i] for i in idx], [str(pred[i]) for i in idx])
+            m = classification_metrics([y_true[i] for i in idx], [str(pred[i]) for i in idx], labels=classes)
             out[name][variant] = {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "n": m["n"]}
     return out
