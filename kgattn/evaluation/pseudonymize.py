@@ -49,8 +49,8 @@ import numpy as np
 
 from kgattn.errors import ConfigError, InputTextError
 from kgattn.evaluation.entities import entity_nodes
-from kgattn.graph.store import KnowledgeGraph
-from kgattn.linking.types import Mention
+from kgattn.graph import KnowledgeGraph
+from kgattn.linking import Mention
 
 MODES = ("mentions", "entities")
 _WORD = re.compile(r"[^\W_]+")
