@@ -274,3 +274,12 @@ def test_name_generator_is_pronounceable_and_avoids_forbidden_words():
     first = NameGenerator(0)("k")
     assert NameGenerator(0, forbidden=[first])("k") != first
     assert NameGenerator(0)("k") == first and NameGenerator(1)("k") != first
+
+
+def test_capitals_follow_the_mention_and_the_text(kg):
+    acme = node(kg, "acme")
+    texts = ["ACME SHARES FALL", "Shares of ACME fell", "The A.C.M.E. group grew"]
+    spans = [(0, 4), (10, 14), (4, 12)]
+    out = pseudonymize_corpus(texts, kg, mentions=[[Mention(a, b, t[a:b], node=acme)] for t, (a, b) in zip(texts, spans)])
+    name = out.names[acme]
+    assert out.texts == [f"{name.upper()} SHARES FALL", f"Shares of {name.upper()} fell", f"The {name} group grew"]

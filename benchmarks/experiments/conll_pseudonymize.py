@@ -11,7 +11,8 @@ Reported per graph: link and pseudonymise times; test rows whose bracketed gold 
 replaced (the slice the issue's targets are about) and all replaced test mentions; distinct
 replaced nodes; original surfaces still written in the new test texts ("leaks", with the reason
 they survive: a lower-case mention of the entity kept by ``cased_only``, or an occurrence the
-linker left unlinked or linked elsewhere).
+linker left unlinked or linked elsewhere); and whether a linker built on the returned graph links every
+replaced test span to the same node again.
 
     OMP_NUM_THREADS=1 KGATTN_DATA=../shared/data .venv/bin/python \
         benchmarks/experiments/conll_pseudonymize.py benchmarks/results/experiments/conll_pseudonymize.json
@@ -49,7 +50,7 @@ def measure(name: str, kg: KnowledgeGraph, table) -> dict:
     t4 = time.perf_counter()
     test = [i for i, s in enumerate(split) if s == "test"]
     gold_replaced, replaced_nodes, replaced_test = 0, set(), 0
-    gold_linked_entity = 0
+    gold_linked_entity, gold_whole, partial_examples = 0, 0, []
     for i in test:
         ms = out.mentions[i]
         a, b = spans[i]
@@ -60,6 +61,12 @@ def measure(name: str, kg: KnowledgeGraph, table) -> dict:
             gold_linked_entity += 1
         if any(k in out.replaced[i] for k in under):
             gold_replaced += 1
+            # whole: one replaced mention is exactly the gold span; else only a piece of it was renamed
+            if any(k in out.replaced[i] and (old[k].start, old[k].end) == (a, b) for k in under):
+                gold_whole += 1
+            elif len(partial_examples) < 12:
+                partial_examples.append(f"{texts[i][a:b]} -> " + " + ".join(
+                    f"{old[k].text} ({kg.label(old[k].node)})" for k in under if k in out.replaced[i]))
         replaced_test += len(out.replaced[i])
         replaced_nodes |= {ms[k].node for k in out.replaced[i]}
     test_surfaces = {s for n in replaced_nodes for s in out.surfaces[n]}
@@ -78,19 +85,36 @@ def measure(name: str, kg: KnowledgeGraph, table) -> dict:
     unlinked = sum(leaks.values()) - sum(reasons.values())
     if unlinked:
         reasons["not a linked mention (inside another span or unmatched)"] = unlinked
-    examples = [{"before": texts[i], "after": out.texts[i]} for i in test[:400:40]]
+    # Linking still exact: a linker on the returned graph links each replaced span to its node.
+    t5 = time.perf_counter()
+    relinker = EntityLinker(out.kg, disambiguate="prior")
+    relinked = list(relinker.link_batch([out.texts[i] for i in test]))
+    t6 = time.perf_counter()
+    same = total = 0
+    for i, found in zip(test, relinked):
+        at = {(m.start, m.end): m.node for m in found}
+        for k in out.replaced[i]:
+            m = out.mentions[i][k]
+            total += 1
+            same += at.get((m.start, m.end)) == m.node
+    changed = [i for i in test if out.replaced[i]]
+    examples = [{"before": texts[i], "after": out.texts[i]} for i in changed[:400:50]]
     return {
         "graph": name, "nodes": kg.num_nodes, "entity_nodes": int(entities.sum()),
         "rows": len(texts), "test_rows": len(test),
         "seconds": {"linker_build": round(t1 - t0, 2), "link_all_rows": round(t2 - t1, 2),
-                    "entity_nodes": round(t3 - t2, 2), "pseudonymize": round(t4 - t3, 2)},
+                    "entity_nodes": round(t3 - t2, 2), "pseudonymize": round(t4 - t3, 2),
+                    "relink_test_rows_on_new_graph": round(t6 - t5, 2)},
         "all_splits": out.stats,
         "test": {"rows_whose_gold_mention_links_an_entity": gold_linked_entity,
                  "rows_whose_gold_mention_was_replaced": gold_replaced,
                  "share_of_rows_replaced": round(gold_replaced / len(test), 4),
+                 "rows_whose_whole_gold_mention_was_replaced": gold_whole,
+                 "partial_replacement_examples": partial_examples,
                  "replaced_mentions": replaced_test, "distinct_replaced_nodes": len(replaced_nodes),
                  "leaked_surface_occurrences": sum(leaks.values()), "leaked_surfaces": len(leaks),
-                 "leak_reasons": dict(reasons), "top_leaks": Counter(leaks).most_common(15)},
+                 "leak_reasons": dict(reasons), "top_leaks": Counter(leaks).most_common(15),
+                 "replaced_mentions_relinked_to_the_same_node": same, "replaced_mentions_relinked_of": total},
         "examples": examples,
     }
 

@@ -20,8 +20,9 @@ Modes:
 
 A mention is replaced when it is linked to an entity node and, with ``cased_only`` (default),
 written with an upper-case letter: a lower-case span linked to an entity ("ends" -> End) is a
-linking error, not a name to hide. A mention written in capitals (a headline's "JAPAN") gets the
-name in capitals. Concept nodes are never replaced.
+linking error, not a name to hide. A mention written in capitals (a headline's "JAPAN", an acronym
+"FIFA") gets the name in capitals, except an initialism with dots in ordinary text ("U.S." ->
+"Velorin"). Concept nodes are never replaced.
 
 Invented names (:class:`NameGenerator`) are two or three syllables (consonant cluster + vowel +
 optional coda, e.g. "Velorin", "Brakotum"), a function of ``(seed, node id)`` alone: they
@@ -190,7 +191,7 @@ def pseudonymize_corpus(texts: Sequence[str], kg: KnowledgeGraph, linker=None, m
         pieces, out, idx, pos, shift = [], [], [], 0, 0
         for k, m in enumerate(ms):
             if wanted(m):
-                name = names[m.node].upper() if _shouting(m.text) else names[m.node]
+                name = names[m.node].upper() if _capitals(m.text, text) else names[m.node]
                 surfaces.setdefault(m.node, set()).add(m.text)
                 pieces += [text[pos:m.start], name]
                 pos = m.end
@@ -241,9 +242,17 @@ def _checked_mentions(text: str, ms: Sequence, i: int, n: int) -> list[Mention]:
     return out
 
 
-def _shouting(surface: str) -> bool:
+def _capitals(surface: str, text: str) -> bool:
+    """Write the invented name in capitals: the mention is in capitals and is an acronym without
+    dots ("FIFA") or stands in a text written in capitals (a headline's "JAPAN"); "U.S." in a
+    normal sentence gets a capitalised name."""
     letters = [c for c in surface if c.isalpha()]
-    return len(letters) > 1 and all(c.isupper() for c in letters)
+    if len(letters) < 2 or not all(c.isupper() for c in letters):
+        return False
+    if "." not in surface:
+        return True
+    cased = [c for c in text if c.isalpha()]
+    return sum(c.isupper() for c in cased) > 0.6 * len(cased)
 
 
 def _graph_words(kg: KnowledgeGraph) -> set[str]:
