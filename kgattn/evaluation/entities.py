@@ -13,7 +13,7 @@ never heard of, so those are the names a pseudonymised benchmark invents.
    synset, i.e. the source of an ``instance hypernym`` edge (WordNet pointer ``@i``:
    ``einstein.n.01 -instance hypernym-> physicist.n.01``) or the target of an
    ``instance hyponym`` edge (``~i``). Every other synset, ``Christianity`` and ``American``
-   included, is a concept.
+   included, is a concept: 7,730 of WordNet 3.0's 117,659 synsets are entities.
 2. **Freebase-style nodes** (incident to relations whose id is a Freebase property path
    ``/domain/type/property``, possibly through a mediator ``/d/t/p./d2/t2/p2``, as in
    FB15k-237): every node is a Freebase topic, so kinds are told apart by *where* they occur.
