@@ -32,7 +32,6 @@ not timed (``benchmarks/scale.py`` times it). Writes JSON (``--out``, default
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -114,7 +113,7 @@ def make_batches(kg, tokenizer, node_features, texts, mentions, labels, batch_si
 
 # ------------------------------------------------------------------------------ checks
 class DeviceCopyCounter(TorchDispatchMode):
-    """Counts ops whose output lives on another device than their tensor inputs (H2D/D2H copies)."""
+    """Counts ops whose output lives on a device none of their tensor inputs is on (H2D/D2H copies)."""
 
     def __init__(self):
         super().__init__()
@@ -125,7 +124,9 @@ class DeviceCopyCounter(TorchDispatchMode):
         out = func(*args, **kwargs)
         ins = {a.device for a in args if isinstance(a, torch.Tensor)}
         outs = {o.device for o in (out if isinstance(out, (tuple, list)) else [out]) if isinstance(o, torch.Tensor)}
-        if ins and outs and ins != outs:
+        # a copy puts a result on a device none of the inputs is on (a CPU scalar tensor in a CUDA
+        # op is not a copy: its output stays on the CUDA input's device)
+        if ins and outs - ins:
             self.copies.append(f"{func}: {sorted(map(str, ins))} -> {sorted(map(str, outs))}")
         return out
 

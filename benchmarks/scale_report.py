@@ -6,7 +6,6 @@ per quantity), labelled as such: nothing at 100M has been run.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
