@@ -86,7 +86,8 @@ def step_subgraphs(work: Path, graph: str) -> dict:
 
     kg = KnowledgeGraph.load(work / graph, mmap=True)
     rng = np.random.default_rng(0)
-    seeds = rng.choice(kg.num_nodes, size=N_SEEDS + 20, replace=False).tolist()
+    # distinct seeds, unless the graph is smaller than that (tiny test graphs)
+    seeds = rng.choice(kg.num_nodes, size=N_SEEDS + 20, replace=kg.num_nodes < N_SEEDS + 20).tolist()
     t0 = time.perf_counter()
     kg.subgraph([seeds[0]], hops=2, max_nodes=64)
     first = time.perf_counter() - t0
