@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch_geometric.nn import RGCNConv
 
-from kgattn.errors import BackboneError, ConfigError, LabelError
+from kgattn.errors import BackboneError, ConfigError, LabelError, SavedFileError
 from kgattn.models import (BasisRGCNConv, GatedCrossAttention, GraphBatch, KGAugmentedConfig, KGAugmentedModel,
                            LinkPredictionLoss, LossWeighting, alignment_loss)
 from kgattn.models.losses import distmult_score, transe_score
@@ -50,7 +50,7 @@ def make_graph(num_real: list[int], n: int | None = None, t: int = T, seed: int 
 
 def make_config(backbone: str, **kw) -> KGAugmentedConfig:
     base = dict(backbone=backbone, tasks={"coarse": 3, "fine": 4}, node_feature_dim=F_DIM, num_relations=R,
-                gnn_dim=16, fusion_heads=4, gnn_heads=2, num_bases=3)
+                gnn_dim=16, fusion_heads=4, gnn_heads=2, num_bases=3, link_prediction="distmult")
     base.update(kw)
     return KGAugmentedConfig(**base)
 
@@ -112,7 +112,7 @@ def test_config_rejects_bad_values_naming_the_key(changes, key):
 def test_config_file_errors_name_file_line_and_key(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{\n  "tasks": {"a": 2},\n  "gnn": \n}')
-    with pytest.raises(ConfigError, match=r"bad\.json:4"):
+    with pytest.raises(SavedFileError, match=r"bad\.json:4"):
         KGAugmentedConfig.from_json(bad)
     bad.write_text(json.dumps({"tasks": {"a": 2}, "gnn_dims": 3}))
     with pytest.raises(ConfigError, match="gnn_dims"):
@@ -120,7 +120,7 @@ def test_config_file_errors_name_file_line_and_key(tmp_path):
     bad.write_text(json.dumps({"tasks": {"a": 2}, "gnn": "gcn"}))
     with pytest.raises(ConfigError, match=r"bad\.json.*'gnn'"):
         KGAugmentedConfig.from_json(bad)
-    with pytest.raises(ConfigError, match="missing.json"):
+    with pytest.raises(SavedFileError, match="missing.json"):
         KGAugmentedConfig.from_json(tmp_path / "missing.json")
 
 

@@ -126,7 +126,7 @@ _PREDICT_SCRIPT = """
 import sys
 from kgattn.pipeline.runner import run_pipeline
 from kgattn.pipeline.testing import FakeComponents
-run_pipeline(sys.argv[1], stages=["predict"], run_dir=sys.argv[2], components=FakeComponents(),
+run_pipeline(sys.argv[1], stages=["predict"], run_dir=sys.argv[2], components=FakeComponents(delay=0.04),
              progress=False, log=lambda m: None)
 """
 
@@ -134,14 +134,14 @@ run_pipeline(sys.argv[1], stages=["predict"], run_dir=sys.argv[2], components=Fa
 def test_sigkilled_predict_resumes_to_identical_output(tmp_path):
     rows = 400
     spec_path = write_toy_world(tmp_path, rows=rows, shard_rows=100, predict_shard_rows=4,
-                                extra_spec="model: {options: {delay: 0.04, batch_size: 2}}\n")
+                                extra_spec="train: {batch_size: 2}\n")
     reference = run_pipeline(spec_path, stages=["predict"], run_dir=tmp_path / "reference",
-                             components=FakeComponents(), **QUIET)
+                             components=FakeComponents(delay=0.04), **QUIET)
     expected = pq.read_table(reference.run_dir / "predict" / "predictions.parquet")
     assert expected.column("id").to_pylist() == _test_ids(rows)
 
     run_dir = tmp_path / "killed"
-    run_pipeline(spec_path, stages=["train"], run_dir=run_dir, components=FakeComponents(), **QUIET)
+    run_pipeline(spec_path, stages=["train"], run_dir=run_dir, components=FakeComponents(delay=0.04), **QUIET)
     script = tmp_path / "predict.py"
     script.write_text(_PREDICT_SCRIPT)
     cmd = [sys.executable, str(script), str(spec_path), str(run_dir)]
@@ -187,7 +187,7 @@ def test_two_process_predict_splits_shards(tmp_path):
     single = run_pipeline(spec_path, stages=["predict"], run_dir=tmp_path / "single",
                           components=FakeComponents(), **QUIET)
     run_dir = tmp_path / "ddp"
-    run_pipeline(spec_path, stages=["train"], run_dir=run_dir, components=FakeComponents(), **QUIET)
+    run_pipeline(spec_path, stages=["train"], run_dir=run_dir, components=FakeComponents(delay=0.04), **QUIET)
     script = tmp_path / "predict.py"
     script.write_text(_PREDICT_SCRIPT)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

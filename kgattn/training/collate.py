@@ -109,6 +109,20 @@ def _mention_token_nodes(offsets: np.ndarray, mentions: Sequence[Mention], posit
     return torch.from_numpy(out)
 
 
+def linked_window(text: str, covered_end: int) -> int:
+    """Characters of ``text`` the linker reads when the kept tokens end at ``covered_end``.
+
+    The whole text when nothing but whitespace follows the kept tokens; otherwise up to the end of
+    the word the last kept token is in (a mention cut mid-word would link to the wrong node).
+    """
+    if not text[covered_end:].strip():
+        return len(text)
+    end = covered_end
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return end
+
+
 def seeds_of(mentions: Sequence[Mention]) -> list[int]:
     """Linked nodes of the mentions, in text order, each once."""
     return list(dict.fromkeys(m.node for m in mentions if m.node is not None))
@@ -155,9 +169,15 @@ class Featurizer:
         texts = check_texts(texts)
         if not texts:
             return []
+        # Tokenize first: the linker then reads only the characters the kept tokens cover.
+        enc = self.tokenizer(texts, truncation=True, max_length=self.max_length,
+                             return_offsets_mapping=True, return_attention_mask=False)
+        offsets = [np.asarray(o, dtype=np.int64).reshape(-1, 2) for o in enc["offset_mapping"]]
+        covered = [int(o[:, 1].max()) for o in offsets]  # end of the last kept token's span
+        kept = [linked_window(text, end) for text, end in zip(texts, covered)]
         if self.uses_graph:
             if mentions is None:
-                mentions = self.link(texts)
+                mentions = self.link([text[:end] for text, end in zip(texts, kept)])
             elif len(mentions) != len(texts):
                 raise ConfigError(f"{len(mentions)} mention lists for {len(texts)} texts")
             mentions = [tuple(ms) for ms in mentions]
@@ -167,21 +187,17 @@ class Featurizer:
             # A no-graph model ignores any mentions given: it never sees nodes.
             mentions = [()] * len(texts)
             subgraphs = [Subgraph.empty()] * len(texts)
-        enc = self.tokenizer(texts, truncation=True, max_length=self.max_length,
-                             return_offsets_mapping=True, return_attention_mask=False)
         types = enc.get("token_type_ids")
         examples, n_truncated = [], 0
         for i, text in enumerate(texts):
-            offsets = np.asarray(enc["offset_mapping"][i], dtype=np.int64).reshape(-1, 2)
-            # Truncated when text remains after the last real token's span.
-            truncated = bool(text[int(offsets[:, 1].max()):].strip())
+            truncated = bool(text[covered[i]:].strip())
             n_truncated += truncated
             sub = subgraphs[i]
             position = {int(n): p for p, n in enumerate(sub.nodes.tolist())}
             examples.append(Example(
                 input_ids=torch.tensor(enc["input_ids"][i], dtype=torch.long),
                 token_type_ids=None if types is None else torch.tensor(types[i], dtype=torch.long),
-                mention_nodes=_mention_token_nodes(offsets, mentions[i], position),
+                mention_nodes=_mention_token_nodes(offsets[i], mentions[i], position),
                 subgraph=sub, mentions=mentions[i], truncated=truncated))
         self.num_truncated += n_truncated
         if n_truncated and not self._warned:
