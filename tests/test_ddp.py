@@ -68,14 +68,7 @@ def main(backbone: str, out: str) -> None:
                        devices=2, accelerator="cpu", output_dir=str(out / "fit"), progress_bar=False)
     rank = int(os.environ.get("LOCAL_RANK", "0"))
     if rank == 0:
-        # the same seeded initialisation fit() builds, to check that training changed weights
-        from kgattn.models import KGAugmentedModel
-        from kgattn.training.config import TrainerConfig
-        from kgattn.training.trainer import seed_everything
-
-        seed_everything(TrainerConfig(seed=clf.seed))
-        init = KGAugmentedModel(_config(clf, kg, backbone))
-        save_file({k: v.contiguous() for k, v in init.state_dict().items()}, out / "weights-initial.safetensors")
+        _save_initial_weights(clf, kg, backbone, out)
     clf.fit(texts, labels, val=(texts[:8], labels[:8], mentions[:8]), mentions=mentions)
     save_file({k: v.contiguous() for k, v in clf.model_.state_dict().items()}, out / f"weights-rank{rank}.safetensors")
     probs = clf.predict_distributed(texts[:NUM_PREDICT], out / "pred", mentions=mentions[:NUM_PREDICT])
@@ -83,6 +76,19 @@ def main(backbone: str, out: str) -> None:
         single = clf.predict_proba(texts[:NUM_PREDICT], mentions=mentions[:NUM_PREDICT])
         assert probs.shape == single.shape
         save_file({"probs": torch.from_numpy(single).contiguous()}, out / "single.safetensors")
+
+
+def _save_initial_weights(clf, kg, backbone, out: Path) -> None:
+    """The same seeded initialisation fit() builds, to check that training changed weights."""
+    from safetensors.torch import save_file
+
+    from kgattn.models import KGAugmentedModel
+    from kgattn.training.config import TrainerConfig
+    from kgattn.training.trainer import seed_everything
+
+    seed_everything(TrainerConfig(seed=clf.seed))
+    init = KGAugmentedModel(_config(clf, kg, backbone))
+    save_file({k: v.contiguous() for k, v in init.state_dict().items()}, out / "weights-initial.safetensors")
 
 
 def _config(clf, kg, backbone):
@@ -171,12 +177,7 @@ def main_multinode(backbone: str, out: str) -> None:
     clf = KGClassifier(kg=kg, backbone=backbone, max_epochs=2, batch_size=4, gnn_dim=8, strategy="ddp",
                        devices=world, accelerator="cpu", output_dir=str(out / "fit"), progress_bar=False)
     if rank == 0:
-        from kgattn.models import KGAugmentedModel
-        from kgattn.training.trainer import TrainerOptions, seed_everything
-
-        seed_everything(TrainerOptions(seed=clf.seed))
-        init = KGAugmentedModel(_config(clf, kg, backbone))
-        save_file({k: v.contiguous() for k, v in init.state_dict().items()}, out / "weights-initial.safetensors")
+        _save_initial_weights(clf, kg, backbone, out)
     clf.fit(texts, labels, val=(texts[:8], labels[:8], mentions[:8]), mentions=mentions)
     (out / f"dist-rank{rank}.txt").write_text(f"{dist.get_rank()} {dist.get_world_size()} {dist.get_backend()}")
     save_file({k: v.contiguous() for k, v in clf.model_.state_dict().items()}, out / f"weights-rank{rank}.safetensors")
