@@ -259,3 +259,32 @@ def test_long_texts_truncated_with_one_warning(world, fitted):
         plain.predict([long, long])
         plain.predict([long])
     assert sum("truncated" in str(w.message) for w in record) == 1
+
+
+def test_damaged_saved_classifier_names_the_file(fitted, tmp_path):
+    from kgattn.errors import SavedFileError
+
+    graph, plain, _ = fitted
+    directory = plain.save(tmp_path / "plain")
+    weights = directory / "model" / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 3])
+    with pytest.raises(SavedFileError, match="model"):
+        KGClassifier.load(directory)
+    weights.write_bytes(b"")
+    with pytest.raises(SavedFileError, match="model"):
+        KGClassifier.load(directory)
+    (directory / "classifier.json").write_text('{"kind": "kgattn.KGClassifier", "version": 2, "params": ')
+    with pytest.raises(SavedFileError, match=r"classifier\.json:1"):
+        KGClassifier.load(directory)
+    (directory / "classifier.json").unlink()
+    with pytest.raises(SavedFileError, match=r"classifier\.json.*not found"):
+        KGClassifier.load(directory)
+
+
+def test_blank_labels_and_zero_batch_size_are_refused(world, tiny_backbone):
+    kg, _, train, _ = world
+    with pytest.raises(LabelError, match="index 1: label is an empty string"):
+        KGClassifier(kg=kg, backbone=tiny_backbone, **FAST).fit(train[0][:3], ["a", " ", "b"], mentions=train[2][:3])
+    with pytest.raises(ConfigError, match="batch_size must be an integer >= 1"):
+        KGClassifier(kg=kg, backbone=tiny_backbone, batch_size=0).fit(train[0][:3], train[1][:3])

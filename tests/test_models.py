@@ -750,3 +750,19 @@ def test_gate_parameters_are_the_fusion_gates(tiny_backbone):
     gates = m.gate_parameters()
     assert len(gates) == 3 * len(m.fusion) and all(p.ndim == 0 for p in gates)
     assert {id(p) for p in gates} <= {id(p) for p in m.new_parameters()}
+
+
+def test_graph_dropout_hides_whole_subgraphs_in_training_only(tiny_backbone):
+    """With graph_dropout the fusion blocks of a dropped example attend to the null node alone;
+    at inference every example keeps its graph."""
+    torch.manual_seed(0)
+    m = KGAugmentedModel(make_config(tiny_backbone, graph_dropout=0.999)).train()
+    ids, am = text_inputs(3)
+    g = make_graph([3, 4, 2])
+    out = m(ids, am, g, labels={"coarse": torch.tensor([0, 1, 2])})
+    assert torch.isfinite(out.loss) and "align" not in out.losses   # no mention target is left
+    torch.testing.assert_close(out.attentions[0][..., 0], torch.ones_like(out.attentions[0][..., 0]))
+    evaluated = m.eval()(ids, am, g)
+    assert float(evaluated.attentions[0][0, :, :, 0].mean()) < 0.9   # example 0 attends to its 3 nodes
+    with pytest.raises(ConfigError, match="graph_dropout"):
+        make_config(tiny_backbone, graph_dropout=1.0)

@@ -228,3 +228,15 @@ def test_knowledge_baselines_are_trained_and_compared_with_the_full_model(tmp_pa
     assert again.run_dir == result.run_dir and len(components.trained) - before == 1
     stored = json.loads((result.run_dir / "evaluate" / "predictions" / "knowledge_as_text-seed0.json").read_text())
     assert stored["settings"] == {"text_neighbours": 4, "text_max_length": 96, "text_glosses": True}
+
+
+def test_max_train_rows_caps_the_training_split_only(tmp_path):
+    spec_path = write_toy_world(tmp_path, rows=60)
+    spec_path.write_text(spec_path.read_text().replace("shard_rows: 16}", "shard_rows: 16, max_train_rows: 10}"))
+    first = run_pipeline(spec_path, stages=["train"], components=FakeComponents(), **QUIET)
+    assert first.stages["train"]["n_train"] == 10 and first.stages["train"]["n_val"] == 12
+    again = run_pipeline(spec_path, stages=["train"], components=FakeComponents(), run_dir=tmp_path / "again",
+                         **QUIET)
+    ids = [pq.read_table(r.run_dir / "link" / "linked.parquet").num_rows for r in (first, again)]
+    assert ids == [60, 60]   # linking keeps every row; the cap is a seeded sample of the train split
+    assert again.stages["train"] == first.stages["train"]

@@ -36,7 +36,9 @@ class KGAugmentedConfig:
     the last two. ``fusion="bag"`` is the graph-features-only baseline: no fusion block and no
     GNN; a :class:`~kgattn.models.bag.NodeBag` of the subgraph's nodes (hashed into
     ``bag_buckets`` rows) and relation types replaces the graph pool.
-    ``loss_weights`` keys are ``"task:<name>"``, ``"link"`` and ``"align"``.
+    ``loss_weights`` keys are ``"task:<name>"``, ``"link"`` and ``"align"``. ``graph_dropout``: the
+    probability that a training example is seen without its subgraph (whole-graph dropout), so
+    the model keeps working from the text alone where the graph is irrelevant.
     ``backbone_config`` is filled in by the model (the backbone's own ``config.to_dict()``) so a
     saved model rebuilds offline.
     """
@@ -54,6 +56,7 @@ class KGAugmentedConfig:
     gnn_heads: int = 4
     num_bases: int = 8
     dropout: float = 0.1
+    graph_dropout: float = 0.0
     fusion_layers: list[int] | None = None
     fusion: str = "cross_attention"
     attention: str = "dot"
@@ -109,6 +112,8 @@ class KGAugmentedConfig:
             _fail("gnn_heads", f"gnn_dim={self.gnn_dim} is not divisible by gnn_heads={self.gnn_heads}")
         if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
             _fail("dropout", f"must be in [0, 1), got {self.dropout!r}")
+        if not (isinstance(self.graph_dropout, (int, float)) and 0.0 <= self.graph_dropout < 1.0):
+            _fail("graph_dropout", f"must be in [0, 1), got {self.graph_dropout!r}")
         if not (isinstance(self.link_edge_fraction, (int, float)) and 0.0 <= self.link_edge_fraction <= 1.0):
             _fail("link_edge_fraction", f"must be in [0, 1], got {self.link_edge_fraction!r}")
         if not (isinstance(self.transe_margin, (int, float)) and math.isfinite(self.transe_margin)):

@@ -25,6 +25,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from kgattn.errors import ConfigError
 from kgattn.pipeline.sections import PathValue, Section, expand_vars, schema_section
+from kgattn.pipeline.yamlio import UniqueKeyLoader, format_errors
 
 #: The variants of the with/without-graph evaluation (see kgattn.evaluation.ablations).
 Variant = Literal["full", "no_graph", "shuffled_graph", "graph_removed", "knowledge_as_text", "graph_features"]
@@ -146,6 +147,12 @@ class CorpusSpec(Section):
     seed: int = 0
     #: Rows per shard of the link stage (the unit of resume and of the DDP split).
     shard_rows: int = Field(5000, gt=0)
+    #: Train on at most this many training rows (a seeded sample with ``seed``, in corpus order),
+    #: for learning curves with the full evaluation (all variants, paired tests, graph removed);
+    #: validation and test rows are kept whole. Unset: every training row.
+    max_train_rows: int | None = Field(None, gt=0)
+
+    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ("max_train_rows",)
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -374,51 +381,6 @@ class PipelineSpec(Section):
         return self.section_hash(*self.STAGE_SECTIONS[stage])
 
 
-def _key_line(source: str, loc: tuple) -> int | None:
-    """The 1-based line of the dotted key ``loc`` in the YAML text, when it can be found."""
-    try:
-        node = yaml.compose(source)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == str(part):
-                    line, node = key.start_mark.line + 1, value
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
-def _format_errors(exc: ValidationError, path: Path | None, source: str | None) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-        message = err["msg"]
-        schema_key = re.match(r"Value error, \[(\w+)\] ", message)
-        if schema_key:  # a schema's own check (SchemaSection) names the option at fault
-            loc, message = (*loc, schema_key.group(1)), message[schema_key.end():]
-        key = ".".join(str(p) for p in loc) or "(top level)"
-        where = ""
-        if source is not None:
-            line = _key_line(source, loc)
-            where = f" (line {line})" if line else ""
-        if err["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif err["type"] == "missing":
-            message = "required key is missing"
-        lines.append(f"key '{key}'{where}: {message}")
-    head = f"{path}: " if path is not None else ""
-    return head + "invalid pipeline spec: " + "; ".join(lines)
-
-
 def parse_spec(data: Any, base_dir: str | Path | None = None, path: str | Path | None = None,
                source: str | None = None) -> PipelineSpec:
     """Validate a spec given as a dict; ``base_dir`` resolves relative paths."""
@@ -429,21 +391,7 @@ def parse_spec(data: Any, base_dir: str | Path | None = None, path: str | Path |
         return PipelineSpec.model_validate(
             data, context={"base_dir": Path(base_dir) if base_dir is not None else None})
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, Path(path) if path else None, source)) from None
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen: dict = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key '{key}' is given twice (first on line {seen[key]})", key_node.start_mark)
-            seen[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep=deep)
+        raise ConfigError(format_errors(exc, Path(path) if path else None, source)) from None
 
 
 def load_spec(path: str | Path) -> PipelineSpec:
@@ -456,7 +404,7 @@ def load_spec(path: str | Path) -> PipelineSpec:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
-        data = yaml.load(source, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(source, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -29,6 +29,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -311,6 +312,10 @@ def load_split(ctx: Context, split: str) -> SplitData:
     tasks = list(ctx.spec.corpus.labels)
     table = pq.read_table(ctx.run.path / "link" / "linked.parquet",
                           columns=["id", "text", "split", "mentions", *tasks], filters=[("split", "=", split)])
+    cap = ctx.spec.corpus.max_train_rows
+    if split == "train" and cap is not None and table.num_rows > cap:
+        keep = np.sort(np.random.default_rng(ctx.spec.corpus.seed).permutation(table.num_rows)[:cap])
+        table = table.take(keep)
     return SplitData(table.column("id").to_pylist(), table.column("text").to_pylist(),
                      {t: table.column(t).to_pylist() for t in tasks}, mentions_from_arrow(table.column("mentions")))
 

@@ -104,15 +104,27 @@ class Preprocessor:
                                                  template=self.features.node_template)
         return self._node_features
 
+    def relevance_scorers(self, texts: Sequence[str]) -> list:
+        """One subgraph scorer per text: ``cos(node feature, text encoding)`` (both unit norm, from
+        the same encoder), so the capped subgraph keeps the nodes closest to what the text says."""
+        features = self.node_features
+        vectors = features.encoder.encode(list(texts))   # [n, F]
+
+        def scorer(vector: torch.Tensor):
+            return lambda nodes, hop: features(nodes) @ vector
+
+        return [scorer(v) for v in vectors]
+
     def _featurizer(self, use_graph: bool) -> Featurizer:
         if use_graph not in self._featurizers:
             if use_graph and self.kg is None:
                 raise ConfigError("use_graph=True needs the knowledge graph: pass kg= (to the constructor or to "
                                   "KGClassifier.load), or use_graph=False")
             f = self.features
+            scorers = self.relevance_scorers if use_graph and f.subgraph_ranking == "relevance" else None
             self._featurizers[use_graph] = Featurizer(self.tokenizer, self.kg if use_graph else None,
                                                       self if use_graph else None, f.hops, f.max_nodes,
-                                                      f.max_length)
+                                                      f.max_length, scorers=scorers)
         return self._featurizers[use_graph]
 
     def with_changes(self, kg=None, linker=None, **features) -> "Preprocessor":

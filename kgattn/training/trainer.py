@@ -46,7 +46,8 @@ def build_trainer(options: TrainerConfig, output_dir: str | Path, has_val: bool,
     algorithms (warning, not failing, where an op has none); call :func:`seed_everything`
     before building the model so its initialisation is seeded too.
     """
-    if options.patience is not None and not has_val:  # KGClassifier.fit says so before any linking
+    patience = options.early_stopping(has_val)
+    if patience is not None and not has_val:  # KGClassifier.fit says so before any linking
         raise ConfigError("patience (early stopping) needs validation data: pass val=(texts, labels)")
     output_dir = Path(output_dir)
     _quiet_lightning()
@@ -59,8 +60,8 @@ def build_trainer(options: TrainerConfig, output_dir: str | Path, has_val: bool,
         checkpoint = ModelCheckpoint(dirpath=output_dir / "checkpoints", filename="best-{epoch}",
                                      monitor=MONITOR, mode=MONITOR_MODE, save_top_k=1, save_weights_only=True)
         callbacks.append(checkpoint)
-    if options.patience is not None:
-        callbacks.append(EarlyStopping(monitor=MONITOR, mode=MONITOR_MODE, patience=options.patience))
+    if patience is not None:
+        callbacks.append(EarlyStopping(monitor=MONITOR, mode=MONITOR_MODE, patience=patience))
     callbacks += extra_callbacks or []
     trainer = L.Trainer(
         max_epochs=options.max_epochs, max_steps=options.max_steps,
