@@ -172,10 +172,10 @@ def main_multinode(backbone: str, out: str) -> None:
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     kg, names = toy_graph(12)
     texts, labels, mentions = toy_corpus(kg, names, range(12), templates=("{name} rose.", "Shares of {name} fell."))
-    # Lightning checks devices * num_nodes == WORLD_SIZE under torchrun; KGClassifier has no
-    # num_nodes option, so the world size is passed as devices (one CPU process per node here).
+    # Lightning checks devices * num_nodes == WORLD_SIZE under torchrun: one CPU process per node.
     clf = KGClassifier(kg=kg, backbone=backbone, max_epochs=2, batch_size=4, gnn_dim=8, strategy="ddp",
-                       devices=world, accelerator="cpu", output_dir=str(out / "fit"), progress_bar=False)
+                       devices=1, num_nodes=world, accelerator="cpu", output_dir=str(out / "fit"),
+                       progress_bar=False)
     if rank == 0:
         _save_initial_weights(clf, kg, backbone, out)
     clf.fit(texts, labels, val=(texts[:8], labels[:8], mentions[:8]), mentions=mentions)
