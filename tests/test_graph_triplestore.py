@@ -170,3 +170,24 @@ def test_oxigraph_store_equals_the_file_graph(tmp_path, fixture_file):
 def test_oxigraph_store_path_errors(tmp_path):
     with pytest.raises(GraphFormatError, match="not a directory"):
         KnowledgeGraph.from_oxigraph(tmp_path / "missing")
+
+
+@needs_oxigraph
+def test_pipeline_kg_sections_read_sparql_and_oxigraph_sources(endpoint, fixture_file, tmp_path):
+    """``kg: {sparql: URL}`` and ``kg: {oxigraph: DIR}`` in a spec build the same graph as the file."""
+    from kgattn.errors import ConfigError
+    from kgattn.pipeline.spec import parse_spec
+    from kgattn.pipeline.stages import Components
+
+    db = _load(tmp_path, "db", fixture_file)
+    expected = KnowledgeGraph.from_rdf(fixture_file).fingerprint
+    corpus = {"paths": ["c.csv"]}
+    for kg in ({"sparql": endpoint, "page_size": 5, "timeout": 10}, {"oxigraph": str(db)},
+               {"sources": [{"oxigraph": str(db)}]}):
+        spec = parse_spec({"name": "t", "kg": kg, "corpus": corpus}, tmp_path)
+        assert Components().import_kg(spec.kg).fingerprint == expected, kg
+    for kg, message in (({"sparql": endpoint, "path": "x.ttl"}, "one source"),
+                        ({"oxigraph": str(db), "page_size": 5}, "'page_size' does not apply"),
+                        ({"path": "x.ttl", "splits": ["train"]}, "'splits' does not apply")):
+        with pytest.raises(ConfigError, match=message):
+            parse_spec({"name": "t", "kg": kg, "corpus": corpus}, tmp_path)

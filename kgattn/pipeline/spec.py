@@ -108,7 +108,7 @@ class KGSourceSpec(_KGSourceFields):
     @model_validator(mode="after")
     def _source(self) -> "KGSourceSpec":
         if self.kind is None:
-            raise ValueError("give 'importer' (wordnet, fb15k237), 'path', 'sparql' or 'oxigraph'")
+            raise ValueError("give either 'importer' (wordnet, fb15k237), 'path', 'sparql' or 'oxigraph'")
         self._check_source()
         return self
 
@@ -151,7 +151,7 @@ class KGSpec(_KGSourceFields):
         if self.relations is not None:
             raise ValueError("'relations' applies to several 'sources' only")
         if self.kind is None:
-            raise ValueError("give 'importer' (wordnet, fb15k237), 'path', 'sparql', 'oxigraph' or 'sources'")
+            raise ValueError("give either 'importer' (wordnet, fb15k237), 'path', 'sparql', 'oxigraph' or 'sources'")
         self._check_source()
         return self
 
