@@ -86,13 +86,16 @@ class Components:
             from kgattn.datasets.fb15k237 import fb15k237
 
             return fb15k237(spec.path, **spec.import_options())
+        if spec.kind == "sparql":
+            return KnowledgeGraph.from_sparql(spec.sparql, **spec.import_options())
+        if spec.kind == "oxigraph":
+            return KnowledgeGraph.from_oxigraph(spec.oxigraph, **spec.import_options())
         path = spec.path
         if not path.exists():
             raise ConfigError(f"{key}.path: {path} does not exist")
         if path.is_dir():
             return KnowledgeGraph.load(path)
-        if (spec.format or "").lower() in ("tsv", "triples") or (
-                spec.format is None and any(s in (".tsv", ".txt") for s in path.suffixes)):
+        if spec.kind == "tsv":
             return KnowledgeGraph.from_triples(path, names=spec.names, **spec.import_options())
         return KnowledgeGraph.from_rdf(path, format=spec.format, **spec.import_options())
 
@@ -118,6 +121,7 @@ class Components:
             # (Lightning joins the torchrun group) unless the spec says otherwise.
             if params["devices"] == "auto":
                 params["devices"] = local_world
+                params["num_nodes"] = max(1, int(os.environ.get("WORLD_SIZE", local_world)) // local_world)
             if params["strategy"] == "auto":
                 params["strategy"] = "ddp"
         params.update(overrides)
