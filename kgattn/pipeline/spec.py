@@ -28,9 +28,8 @@ from kgattn.evaluation.variants import DefaultVariants, check_variant_name
 from kgattn.pipeline.sections import PathValue, Section, expand_vars, schema_section
 from kgattn.pipeline.yamlio import UniqueKeyLoader, format_errors
 
-#: A variant of the with/without-graph evaluation: a name in the registry kgattn.evaluation.variants.
+#: An evaluation variant: a name in the registry kgattn.evaluation.variants; ALL_VARIANTS: its defaults.
 Variant = Annotated[str, AfterValidator(check_variant_name)]
-#: The default variants: the registry's ``default=True`` ones (the knowledge baselines are opt-in).
 ALL_VARIANTS = DefaultVariants()
 SPLITS = ("train", "val", "test")
 RESERVED_COLUMNS = ("id", "text", "split", "entities", "top_nodes", "mentions", "row")
