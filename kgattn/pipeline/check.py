@@ -47,6 +47,9 @@ def _graph_problems(spec) -> list[tuple[str, str]]:
                             f"FB15k-237 folder {root} does not exist (set $KGATTN_DATA or kg.path)"))
         elif source.path is not None and not Path(source.path).exists():
             out.append((f"{prefix}.path", f"graph file {source.path} does not exist"))
+        elif source.oxigraph is not None and not Path(source.oxigraph).is_dir():
+            out.append((f"{prefix}.oxigraph", f"Oxigraph store {source.oxigraph} is not a directory"))
+        # A SPARQL endpoint is not contacted here: check stays offline and fast.
         if source.names is not None and not Path(source.names).is_file():
             out.append((f"{prefix}.names", f"names file {source.names} does not exist"))
     return out
