@@ -243,3 +243,18 @@ def test_max_train_rows_caps_the_training_split_only(tmp_path):
     assert ids == [60, 60]   # linking keeps every row; the cap is a seeded sample of the train split
     keys = ("n_train", "n_val", "classes")
     assert {k: again.stages["train"][k] for k in keys} == {k: first.stages["train"][k] for k in keys}
+
+
+def test_hybrid_variant_appends_the_knowledge_and_keeps_the_graph(tmp_path):
+    spec_path = write_toy_world(tmp_path, rows=60,
+                                extra_spec="evaluate: {seeds: [0], variants: [full, no_graph, hybrid, graph_removed], "
+                                           "bootstrap: 200, permutations: 200, text_max_length: 96}\n")
+    components = FakeComponents()
+    result = run_pipeline(spec_path, stages=["link", "train", "evaluate"], components=components, **QUIET)
+    task = json.loads((result.run_dir / "evaluate" / "metrics.json").read_text())["tasks"]["label"]
+    assert {"full", "no_graph", "hybrid", "graph_removed"} <= set(task["variants"])
+    assert "full_vs_hybrid" in task["paired"]
+    hybrid_runs = [p for p in components.trained if p.get("max_length") == 96]
+    assert len(hybrid_runs) == 1 and hybrid_runs[0]["use_graph"] is True
+    stored = json.loads((result.run_dir / "evaluate" / "predictions" / "hybrid-seed0.json").read_text())
+    assert stored["settings"] == {"text_max_length": 96}

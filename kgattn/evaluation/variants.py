@@ -253,5 +253,7 @@ register_variant(Variant("knowledge_as_text", "knowledge as text (no graph; link
                          train={"use_graph": False}, augment=KnowledgeAsText(), graph_at_inference=False))
 register_variant(Variant("graph_features", "graph features only (bag of nodes + relation types, no fusion)",
                          train={"use_graph": True, "shuffle_graph": False, "fusion": "bag"}))
+register_variant(Variant("hybrid", "hybrid (knowledge as text appended and the graph fused)",
+                         train={"use_graph": True, "shuffle_graph": False}, augment=KnowledgeAsText()))
 register_variant(Variant("graph_features_removed", "graph-features model, bag emptied at inference", train=None,
                          removed_from="graph_features", graph_at_inference=False, selectable=False))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from kgattn.errors import CorpusError
-from kgattn.evaluation.variants import ClassifierHooks
+from kgattn.evaluation.variants import ClassifierHooks, get_variant, variant_names
 from kgattn.pipeline.rundir import barrier, read_json
 from kgattn.pipeline.stages import Context, fit_classifier, load_model, load_split
 
@@ -52,7 +52,9 @@ def variant_options(ctx: Context) -> tuple[dict, dict]:
     predictions (only the keys the spec sets, so older runs stay reusable)."""
     es = ctx.spec.evaluate
     resolved = {key: es.text_option(key) for key in es.TEXT_DEFAULTS}
-    return {"knowledge_as_text": resolved}, {"knowledge_as_text": es.text_settings()}
+    # Every variant that rewrites its texts (knowledge as text, hybrid) reads the same settings.
+    rewriting = [name for name in variant_names() if get_variant(name).augment is not None]
+    return {name: resolved for name in rewriting}, {name: es.text_settings() for name in rewriting}
 
 
 def evaluate_stage(ctx: Context) -> dict:
