@@ -258,3 +258,6 @@ def test_hybrid_variant_appends_the_knowledge_and_keeps_the_graph(tmp_path):
     assert len(hybrid_runs) == 1 and hybrid_runs[0]["use_graph"] is True
     stored = json.loads((result.run_dir / "evaluate" / "predictions" / "hybrid-seed0.json").read_text())
     assert stored["settings"] == {"text_max_length": 96}
+    slices = json.loads((result.run_dir / "evaluate" / "metrics.json").read_text())["slices"]["label"]
+    assert slices["linked"]["full"]["n"] + slices["unlinked"]["full"]["n"] == slices["all"]["full"]["n"] == 12
+    assert slices["all"]["full"]["accuracy"] == task["variants"]["full"]["accuracy"]["mean"]

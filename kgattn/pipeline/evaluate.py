@@ -57,11 +57,34 @@ def variant_options(ctx: Context) -> tuple[dict, dict]:
     return {name: resolved for name in rewriting}, {name: es.text_settings() for name in rewriting}
 
 
+def pseudonymized_splits(ctx: Context, splits):
+    """The splits with their linked entity mentions renamed, one mapping over all of them
+    (``evaluate.pseudonymize``), the rewritten graph, and the :class:`Pseudonymized` record."""
+    from dataclasses import replace
+
+    from kgattn.evaluation.pseudonymize import pseudonymize_corpus
+
+    es = ctx.spec.evaluate
+    texts = [t for split in splits for t in split.texts]
+    mentions = [ms for split in splits for ms in split.mentions]
+    pseudo = pseudonymize_corpus(texts, ctx.kg, mode=es.pseudonymize, seed=es.pseudonymize_seed or 0,
+                                 mentions=mentions)
+    out, start = [], 0
+    for split in splits:
+        end = start + len(split.texts)
+        out.append(replace(split, texts=pseudo.texts[start:end], mentions=pseudo.mentions[start:end]))
+        start = end
+    ctx.log(f"pseudonymised ({es.pseudonymize}): {pseudo.stats['replaced_mentions']} mentions of "
+            f"{pseudo.stats['replaced_nodes']} entities renamed")
+    return out, pseudo.kg, pseudo
+
+
 def evaluate_stage(ctx: Context) -> dict:
     # Imported here: scikit-learn, SciPy and matplotlib cost seconds, and every pipeline command
     # (``kgattn check`` first) imports this module.
     from kgattn.evaluation.ablations import Examples, run_study, summarize
     from kgattn.evaluation.report import write_report
+    from kgattn.evaluation.slices import study_slices
 
     es = ctx.spec.evaluate
     folder = ctx.run.stage("evaluate")
@@ -71,17 +94,22 @@ def evaluate_stage(ctx: Context) -> dict:
         raise CorpusError(f"the {es.split} split is empty: nothing to evaluate on")
     classes = read_json(ctx.run.marker("train"))["classes"]
     main_model = None
+    kg, pseudo = ctx.kg, None
+    options, settings = variant_options(ctx)
+    if es.pseudonymize:
+        (train, val, test), kg, pseudo = pseudonymized_splits(ctx, (train, val, test))
+        settings = {v: {**settings.get(v, {}), "pseudonymize": es.pseudonymize, "pseudonymize_seed": pseudo.seed}
+                    for v in variant_names(selectable=False)}
 
     def reuse(variant: str, seed: int):
         nonlocal main_model
-        if variant == "full" and seed == ctx.spec.train.seed:
+        if variant == "full" and seed == ctx.spec.train.seed and pseudo is None:  # trained on the plain texts
             main_model = main_model or load_model(ctx)
             return main_model
         return None
 
-    options, settings = variant_options(ctx)
-    hooks = ClassifierHooks(lambda data, vdata, **overrides: fit_classifier(ctx, data, vdata, **overrides),
-                            kg=ctx.kg, options=options)
+    hooks = ClassifierHooks(lambda data, vdata, **overrides: fit_classifier(ctx, data, vdata, kg=kg, **overrides),
+                            kg=kg, options=options)
     start = time.perf_counter()
     study = run_study(hooks, train, val if len(val) else None, test, variants=es.variants,
                       seeds=es.seeds, train_sizes=es.train_sizes, curve_variants=es.curve_variants,
@@ -90,8 +118,12 @@ def evaluate_stage(ctx: Context) -> dict:
     metrics = summarize(study, n_train=len(train), bootstrap=es.bootstrap, permutations=es.permutations,
                         confidence=es.confidence, seed=0)
     metrics["split"] = es.split
+    metrics["slices"] = study_slices(study, train.mentions, test.mentions)
+    if pseudo is not None:
+        metrics["pseudonymize"] = {"mode": pseudo.mode, "seed": pseudo.seed, **pseudo.stats,
+                                   "leaked_surfaces": sum(pseudo.leaks().values())}
     examples = []
-    if es.explain and ctx.rank == 0:
+    if es.explain and ctx.rank == 0 and pseudo is None:  # the stage's model knows the plain texts only
         model = main_model or load_model(ctx)
         for i in explain_candidates(study, test, es.seeds[0])[:es.explain]:
             gold = {t: v[i] for t, v in test.labels.items()}

@@ -186,7 +186,16 @@ class EvaluateSpec(Section):
     text_max_length: int | None = Field(None, gt=0)
     text_glosses: bool | None = None
 
-    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ("text_neighbours", "text_max_length", "text_glosses")
+    #: Pseudonymised evaluation (:func:`kgattn.evaluation.pseudonymize.pseudonymize`): every variant
+    #: is trained and scored on texts whose linked entity mentions carry invented names
+    #: (``mentions``; the names become the nodes' aliases), or whose entities' names are replaced
+    #: in the graph too (``entities``), so only the graph's relations and descriptions know them.
+    #: Unset: the plain texts.
+    pseudonymize: Literal["mentions", "entities"] | None = None
+    pseudonymize_seed: int | None = None
+
+    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ("text_neighbours", "text_max_length", "text_glosses", "pseudonymize",
+                                             "pseudonymize_seed")
     TEXT_DEFAULTS: ClassVar[dict[str, int | bool]] = {"text_neighbours": 8, "text_max_length": 128,
                                                       "text_glosses": False}
 

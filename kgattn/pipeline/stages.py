@@ -325,11 +325,16 @@ def load_split(ctx: Context, split: str) -> SplitData:
                      {t: table.column(t).to_pylist() for t in tasks}, mentions_from_arrow(table.column("mentions")))
 
 
-def fit_classifier(ctx: Context, train: SplitData, val: SplitData | None, **overrides):
+def fit_classifier(ctx: Context, train: SplitData, val: SplitData | None, kg=None, **overrides):
+    """Train the spec's classifier (with ``overrides``) on ``train``; ``kg`` replaces the run's
+    graph (the pseudonymised evaluation trains on a rewritten one)."""
     if len(train) == 0:
         raise CorpusError("the train split is empty; check corpus.split_column / split_ratios")
     overrides.setdefault("progress_bar", ctx.progress and ctx.rank == 0)   # Lightning's bar
-    clf = ctx.components.make_classifier(ctx.kg, ctx.linker, ctx.spec, **overrides)
+    if kg is None or kg is ctx.kg:
+        clf = ctx.components.make_classifier(ctx.kg, ctx.linker, ctx.spec, **overrides)
+    else:  # every text comes with its mentions: no linker is needed for another graph
+        clf = ctx.components.make_classifier(kg, None, ctx.spec, **overrides)
     val_arg = (val.texts, val.labels, val.mentions) if val is not None and len(val) else None
     return clf.fit(train.texts, train.labels, val=val_arg, mentions=train.mentions)
 
