@@ -5,11 +5,12 @@ from kgattn.models.gnn import BasisRGCNConv, GraphEncoder
 from kgattn.models.heads import GraphAttentionPooling, TaskHeads
 from kgattn.models.inputs import GraphBatch
 from kgattn.models.losses import LinkPredictionLoss, LossWeighting, alignment_loss
-from kgattn.models.model import KGAugmentedModel, KGOutput
+from kgattn.models.model import KGAugmentedModel
+from kgattn.models.outputs import KGEncoding, KGOutput
 from kgattn.models.node_encoder import NodeEncoder, RelationEmbedding
 
 __all__ = [
     "BasisRGCNConv", "GatedCrossAttention", "GraphAttentionPooling", "GraphBatch", "GraphEncoder",
-    "KGAugmentedConfig", "KGAugmentedModel", "KGOutput", "LinkPredictionLoss", "LossWeighting",
+    "KGAugmentedConfig", "KGAugmentedModel", "KGEncoding", "KGOutput", "LinkPredictionLoss", "LossWeighting",
     "ModalityInteraction", "NodeEncoder", "RelationEmbedding", "TaskHeads", "alignment_loss",
 ]
