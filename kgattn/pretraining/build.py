@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -70,6 +71,8 @@ def build_trainer(options: TrainerOptions, output_dir: Path, checkpoint_every: i
     from kgattn.training.trainer import _quiet_lightning
 
     _quiet_lightning()
+    # The shared data module offers an (empty) validation loader; pretraining has no validation step.
+    warnings.filterwarnings("ignore", message=r".*val_dataloader.*no `validation_step`.*")
     checkpoint = ModelCheckpoint(dirpath=output_dir / "checkpoints", filename="step-{step}", save_last=True,
                                  save_top_k=0, every_n_train_steps=checkpoint_every, save_on_train_epoch_end=True)
     return L.Trainer(
