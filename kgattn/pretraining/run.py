@@ -203,7 +203,7 @@ def pretrain(spec: PretrainSpec, force: bool = False, log=_log) -> PretrainResul
     trainer.fit(module, datamodule=data, ckpt_path=str(resume) if resume else None)
     if trainer.interrupted:
         raise KeyboardInterrupt
-    trainer.save_checkpoint(last)   # the final state, so a longer budget continues exactly from here
+    trainer.save_checkpoint(last, weights_only=False)   # the final state, so a longer budget continues exactly from here
     tokens_per_s = (module.session_tokens * world / module.session_seconds) if module.session_seconds > 0 else None
     summary = {"global_step": int(trainer.global_step), "tokens_seen": module.tokens_seen * world,
                "session_tokens": module.session_tokens * world, "session_seconds": module.session_seconds,
