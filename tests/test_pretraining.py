@@ -286,3 +286,45 @@ def test_cli_prints_one_error_line_and_the_directory_last(pretrained, world, tin
     proc = subprocess.run(env_cmd + [str(path)], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == str(result.directory)
+
+
+def test_kg_sources_are_united_as_the_pipeline_unites_them(world, tmp_path):
+    from kgattn.graph import KnowledgeGraph
+    from kgattn.pretraining.run import load_graph
+
+    root, kg = world
+    other, _ = toy_graph(5, seed=3)
+    other.save(tmp_path / "other")
+    spec = parse_pretrain_spec({"name": "u", "corpus": {"paths": ["c.csv"]},
+                                "kg": {"sources": [{"path": str(root / "kg")}, {"path": str(tmp_path / "other"),
+                                                                                 "prefix": "b:"}]}}, "s.yaml")
+    united = load_graph(spec)
+    assert united.fingerprint == KnowledgeGraph.union([kg, other], ["", "b:"]).fingerprint
+    with pytest.raises(ConfigError, match="either 'sources' or 'path'"):
+        parse_pretrain_spec({"name": "u", "corpus": {"paths": ["c.csv"]},
+                             "kg": {"path": "x", "sources": [{"path": "y"}]}}, "s.yaml")
+
+
+def test_torchrun_two_processes_link_their_shards_and_train_with_ddp(world, tiny_backbone, tmp_path):
+    """Under torchrun each rank links its own shards, Lightning runs DDP over both ranks (CPU,
+    gloo), and rank 0 alone writes the pretrained directory and prints it."""
+    import os
+
+    root, _ = world
+    spec = write_spec(root, "ddp", tiny_backbone, max_steps=2, max_epochs=5, devices="auto")
+    data = yaml.safe_load(spec.read_text())
+    data["corpus"]["shard_rows"] = 16
+    data["pretrain"]["output_dir"] = str(tmp_path / "out")
+    spec.write_text(yaml.safe_dump(data))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    for key in ("LOCAL_RANK", "RANK", "WORLD_SIZE"):
+        env.pop(key, None)
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           "-m", "kgattn.cli", "pretrain", str(spec)], env=env, capture_output=True, text=True,
+                          timeout=600, cwd=root)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert proc.stdout.strip().splitlines() == [str(tmp_path / "out" / "pretrained")]   # printed once
+    assert len(list((tmp_path / "out" / "link").glob("shard-*.parquet"))) == 4
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["global_step"] == 2
+    assert load_pretrained(tmp_path / "out" / "pretrained").manifest["global_step"] == 2

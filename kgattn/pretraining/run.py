@@ -44,10 +44,20 @@ class PretrainResult:
 
 
 def load_graph(spec: PretrainSpec):
-    """The graph of the ``kg`` section."""
+    """The graph of the ``kg`` section (several ``sources`` are united)."""
     from kgattn.graph import KnowledgeGraph
 
-    ks = spec.kg
+    sources = spec.kg.source_list
+    graphs = [_load_source(source, f"kg.sources.{i}" if spec.kg.sources else "kg") for i, source in enumerate(sources)]
+    if len(graphs) == 1 and spec.kg.sources is None:
+        return graphs[0]
+    prefixes = [source.prefix for source in sources]
+    return KnowledgeGraph.union(graphs, prefixes if any(prefixes) else None, relations=spec.kg.relations)
+
+
+def _load_source(ks, key: str):
+    from kgattn.graph import KnowledgeGraph
+
     if ks.importer == "wordnet":
         from kgattn.datasets.wordnet import wordnet
 
@@ -57,7 +67,7 @@ def load_graph(spec: PretrainSpec):
 
         return fb15k237(ks.path)
     if not ks.path.exists():
-        raise ConfigError(f"kg.path: {ks.path} does not exist")
+        raise ConfigError(f"{key}.path: {ks.path} does not exist")
     if ks.path.is_dir():
         return KnowledgeGraph.load(ks.path)
     if (ks.format or "").lower() in ("tsv", "triples") or (

@@ -60,20 +60,50 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PretrainKGSection(_Section):
-    """The graph: ``importer`` (wordnet, fb15k237) or ``path`` (an RDF file, a ``head<TAB>rel<TAB>tail``
-    TSV with ``format: tsv``, or a folder written by ``KnowledgeGraph.save``)."""
+class PretrainKGSource(_Section):
+    """One graph: ``importer`` (wordnet, fb15k237; ``path`` optional) or ``path`` (an RDF file, a
+    ``head<TAB>rel<TAB>tail`` TSV with ``format: tsv``, or a folder written by ``KnowledgeGraph.save``).
+    ``prefix`` (within ``sources`` only) is prepended to the graph's node ids."""
 
     importer: Literal["wordnet", "fb15k237"] | None = None
     path: SpecPath | None = None
     format: str | None = None
     names: SpecPath | None = None
+    prefix: str = ""
 
     @model_validator(mode="after")
-    def _source(self) -> "PretrainKGSection":
+    def _source(self) -> "PretrainKGSource":
         if self.importer is None and self.path is None:
             raise ValueError("give either 'importer' (wordnet, fb15k237) or 'path'")
         return self
+
+
+class PretrainKGSection(_Section):
+    """The graph: the fields of one source, or ``sources`` (several, united with
+    :meth:`KnowledgeGraph.union` as the pipeline's ``kg.sources`` are, so the fingerprint equals
+    the pipeline's for the same sources; ``relations``: shared or separate)."""
+
+    importer: Literal["wordnet", "fb15k237"] | None = None
+    path: SpecPath | None = None
+    format: str | None = None
+    names: SpecPath | None = None
+    sources: list[PretrainKGSource] | None = Field(None, min_length=1)
+    relations: Literal["shared", "separate"] = "shared"
+
+    @model_validator(mode="after")
+    def _source(self) -> "PretrainKGSection":
+        given = [k for k in ("importer", "path", "format", "names") if getattr(self, k)]
+        if self.sources is not None and given:
+            raise ValueError(f"give either 'sources' or {', '.join(map(repr, given))}, not both")
+        if self.sources is None and self.importer is None and self.path is None:
+            raise ValueError("give either 'importer' (wordnet, fb15k237), 'path' or 'sources'")
+        return self
+
+    @property
+    def source_list(self) -> list[PretrainKGSource]:
+        if self.sources is not None:
+            return list(self.sources)
+        return [PretrainKGSource(importer=self.importer, path=self.path, format=self.format, names=self.names)]
 
 
 class PretrainCorpusSection(_Section):
