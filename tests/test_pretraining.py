@@ -198,29 +198,71 @@ def test_mismatched_graph_or_architecture_is_refused(pretrained, world, tiny_bac
         init_model_from(make(), tmp_path, kg)
 
 
-def test_killed_pretraining_resumes_from_its_checkpoint(world, tiny_backbone):
+class _Record:
+    """A Lightning callback that records the example indices of every trained batch, and can
+    crash the run after a given step (what a kill does, as far as the checkpoint can tell)."""
+
+    def __new__(cls, seen: list, crash_at: int | None = None):
+        import lightning as L
+
+        class Record(L.Callback):
+            def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+                seen.append(batch.batch.index.tolist())
+                if crash_at is not None and trainer.global_step == crash_at:
+                    raise RuntimeError("killed")
+
+        return Record()
+
+
+def _with_callbacks(monkeypatch, *callbacks):
+    import kgattn.pretraining.build as build
+
+    original = build.build_trainer
+
+    def patched(*args, **kwargs):
+        trainer = original(*args, **kwargs)
+        trainer.callbacks.extend(callbacks)
+        return trainer
+
+    monkeypatch.setattr(build, "build_trainer", patched)
+
+
+def test_killed_pretraining_resumes_from_its_checkpoint(world, tiny_backbone, monkeypatch):
     root, kg = world
-    path = write_spec(root, "resume", tiny_backbone, max_steps=7, max_epochs=20, checkpoint_every=3)
-    first = pretrain(load_pretrain_spec(path), log=lambda m: None)
-    assert first.global_step == 7
+    # 64 texts, batch 8: 8 steps per epoch; a checkpoint every 3 steps; killed after step 5
+    path = write_spec(root, "resume", tiny_backbone, max_epochs=1, checkpoint_every=3)
+    killed: list = []
+    with monkeypatch.context() as m:
+        _with_callbacks(m, _Record(killed, crash_at=5))
+        with pytest.raises(RuntimeError, match="killed"):
+            pretrain(load_pretrain_spec(path), log=lambda m: None)
     ckpt = torch.load(root / "out/resume/checkpoints/last.ckpt", map_location="cpu", weights_only=False)
-    assert ckpt["global_step"] == 7
-    # the same spec again: finished, nothing to do
-    again = pretrain(load_pretrain_spec(path), log=lambda m: None)
-    assert again.global_step == 7
-    # a longer budget continues from step 7 (as a killed run continues from its last checkpoint)
-    messages = []
-    path = write_spec(root, "resume", tiny_backbone, max_steps=12, max_epochs=20, checkpoint_every=3)
-    resumed = pretrain(load_pretrain_spec(path), log=messages.append)
-    assert resumed.global_step == 12 and any("resuming from" in m for m in messages)
+    assert ckpt["global_step"] == 3 and ckpt["kgattn_data_position"] == [0, 3]
+    assert not (root / "out/resume/pretrained").exists()
+
+    resumed: list = []
+    messages: list = []
+    with monkeypatch.context() as m:
+        _with_callbacks(m, _Record(resumed))
+        result = pretrain(load_pretrain_spec(path), log=messages.append)
+    assert any("resuming from" in msg for msg in messages)
+    assert result.global_step == 8 and len(resumed) == 5
+    # the epoch continues where the checkpoint was: every text once, none twice
+    epoch = [i for batch in killed[:3] + resumed for i in batch]
+    assert sorted(epoch) == list(range(64))
     steps = [int(r["step"]) for r in metric_rows(root / "out/resume") if r.get("train/mlm")]
-    assert steps[0] == 0 and max(steps) == 11 and len(steps) == len(set(steps)) == 12   # no step twice
-    assert load_pretrained(root / "out/resume/pretrained").manifest["global_step"] == 12
+    assert min(steps) == 0 and max(steps) == 7
+
+    # the same spec again: finished, nothing to do; a longer budget continues from step 8
+    assert pretrain(load_pretrain_spec(path), log=lambda m: None).global_step == 8
+    path = write_spec(root, "resume", tiny_backbone, max_epochs=2, checkpoint_every=3)
+    assert pretrain(load_pretrain_spec(path), log=lambda m: None).global_step == 16
+    assert load_pretrained(root / "out/resume/pretrained").manifest["global_step"] == 16
     # another setting is refused (it would mix two trainings), --force starts over
-    path = write_spec(root, "resume", tiny_backbone, max_steps=12, max_epochs=20, mask_rate=0.3)
+    path = write_spec(root, "resume", tiny_backbone, max_epochs=1, mask_rate=0.3)
     with pytest.raises(ConfigError, match="other settings.*--force"):
         pretrain(load_pretrain_spec(path), log=lambda m: None)
-    assert pretrain(load_pretrain_spec(path), force=True, log=lambda m: None).global_step == 12
+    assert pretrain(load_pretrain_spec(path), force=True, log=lambda m: None).global_step == 8
 
 
 def test_mlm_only_control_trains_the_backbone_alone(world, tiny_backbone):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import torch
@@ -60,6 +59,23 @@ def build_model(spec: PretrainSpec, kg, feature_dim: int):
     return model, build_mlm_head(spec.pretrain.backbone, model.backbone)
 
 
+def _final_checkpoint(path: Path):
+    """A callback that writes ``path`` after the last batch of every epoch and the last step.
+
+    Saved from ``on_train_batch_end`` (like ModelCheckpoint's step saves), which Lightning resumes
+    from correctly; a save after ``fit`` returns is not resumable to a longer budget.
+    """
+    import lightning as L
+
+    class FinalCheckpoint(L.Callback):
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            end_of_epoch = batch_idx + 1 >= trainer.num_training_batches
+            if end_of_epoch or (trainer.max_steps > 0 and trainer.global_step >= trainer.max_steps):
+                trainer.save_checkpoint(path, weights_only=False)
+
+    return FinalCheckpoint()
+
+
 def build_trainer(options: TrainerOptions, output_dir: Path, checkpoint_every: int):
     """A Lightning ``Trainer`` with a resumable ``checkpoints/last.ckpt`` (full state: weights,
     optimiser, scheduler, loop counters) every ``checkpoint_every`` steps and at the end, a
@@ -71,14 +87,15 @@ def build_trainer(options: TrainerOptions, output_dir: Path, checkpoint_every: i
     from kgattn.training.trainer import _quiet_lightning
 
     _quiet_lightning()
-    # The shared data module offers an (empty) validation loader; pretraining has no validation step.
-    warnings.filterwarnings("ignore", message=r".*val_dataloader.*no `validation_step`.*")
     checkpoint = ModelCheckpoint(dirpath=output_dir / "checkpoints", filename="step-{step}", save_last=True,
                                  save_top_k=0, every_n_train_steps=checkpoint_every, save_on_train_epoch_end=True)
+    callbacks = [LearningRateMonitor(logging_interval="step"), checkpoint,
+                 _final_checkpoint(output_dir / "checkpoints" / "last.ckpt")]
     return L.Trainer(
         max_epochs=options.max_epochs, max_steps=options.max_steps, accelerator=options.accelerator,
         devices=options.devices, strategy=options.lightning_strategy(), precision=options.lightning_precision(),
         gradient_clip_val=options.grad_clip, deterministic="warn", default_root_dir=output_dir,
-        logger=[CSVLogger(output_dir, name="logs")], callbacks=[LearningRateMonitor(logging_interval="step"), checkpoint],
+        logger=[CSVLogger(output_dir, name="logs")], callbacks=callbacks,
         enable_progress_bar=options.progress_bar, enable_model_summary=False,
-        log_every_n_steps=options.log_every_n_steps, num_sanity_val_steps=0, limit_val_batches=0)
+        log_every_n_steps=options.log_every_n_steps, num_sanity_val_steps=0, limit_val_batches=0,
+        use_distributed_sampler=False)   # the data module shards by rank (and resumes mid-epoch)

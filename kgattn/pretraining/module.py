@@ -101,6 +101,8 @@ class KGPretrainModule(L.LightningModule):
         self.use_graph = use_graph and model.config.uses_gnn
         self.link_hide_rate = link_hide_rate
         self.tokens_seen = 0
+        self.epoch_batches = 0          # batches trained in the current epoch (for an exact resume)
+        self.resume_position: tuple[int, int] | None = None
         self.session_tokens = 0
         self.session_seconds = 0.0
         self._started: float | None = None
@@ -150,6 +152,8 @@ class KGPretrainModule(L.LightningModule):
             self.log(f"train/{name}", value, prog_bar=name == "mlm", batch_size=b)
         for name, value in metrics.items():
             self.log(f"train/{name}", value, batch_size=b)
+        # Counted here, not in on_train_batch_end: checkpoint callbacks run before the module's hook.
+        self.epoch_batches += 1
         tokens = int(pb.batch.attention_mask.sum())
         self.tokens_seen += tokens
         self.session_tokens += tokens
@@ -164,11 +168,23 @@ class KGPretrainModule(L.LightningModule):
             self.session_seconds += time.perf_counter() - self._started
             self._started = None
 
+    def on_train_epoch_start(self) -> None:
+        position = self.resume_position
+        resumed = position is not None and position[0] == self.current_epoch
+        self.epoch_batches = position[1] if resumed else 0
+        self.resume_position = None
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["kgattn_tokens_seen"] = self.tokens_seen
+        epoch, done = self.current_epoch, self.epoch_batches
+        if self.trainer is not None and done >= self.trainer.num_training_batches:
+            epoch, done = epoch + 1, 0    # saved at the end of an epoch: the next one starts fresh
+        checkpoint["kgattn_data_position"] = [epoch, done]
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.tokens_seen = int(checkpoint.get("kgattn_tokens_seen", 0))
+        position = checkpoint.get("kgattn_data_position")
+        self.resume_position = (int(position[0]), int(position[1])) if position else None
 
     # -- optimisation -------------------------------------------------------------------------
     def _param_groups(self) -> list[dict]:

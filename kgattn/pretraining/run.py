@@ -166,8 +166,8 @@ def pretrain(spec: PretrainSpec, force: bool = False, log=_log) -> PretrainResul
     from kgattn.pretraining.build import build_model, build_trainer, node_features, trainer_options
     from kgattn.pretraining.module import KGPretrainModule, MaskingCollator
     from kgattn.pretraining.saving import save_pretrained
+    from kgattn.pretraining.data import PretrainDataModule
     from kgattn.training.collate import Collator, Featurizer
-    from kgattn.training.data import ExampleDataset, KGDataModule
     from kgattn.training.module import OptimConfig
     from kgattn.training.trainer import seed_everything
 
@@ -203,7 +203,7 @@ def pretrain(spec: PretrainSpec, force: bool = False, log=_log) -> PretrainResul
                                tokenizer.all_special_ids, tokenizer.mask_token_id,
                                min(len(tokenizer), model.backbone.config.vocab_size),
                                rate=p.mask_rate, entity_rate=p.entity_mask_rate)
-    data = KGDataModule(collator, p.batch_size, train=ExampleDataset(examples), seed=p.seed)
+    data = PretrainDataModule(examples, collator, p.batch_size, seed=p.seed, rank=rank, world=world)
     module.train()  # from_pretrained leaves the backbone in eval mode, and Lightning keeps submodule modes
     trainer = build_trainer(options, out, p.checkpoint_every)
     last = out / "checkpoints" / "last.ckpt"
@@ -213,7 +213,6 @@ def pretrain(spec: PretrainSpec, force: bool = False, log=_log) -> PretrainResul
     trainer.fit(module, datamodule=data, ckpt_path=str(resume) if resume else None)
     if trainer.interrupted:
         raise KeyboardInterrupt
-    trainer.save_checkpoint(last, weights_only=False)   # the final state, so a longer budget continues exactly from here
     tokens_per_s = (module.session_tokens * world / module.session_seconds) if module.session_seconds > 0 else None
     summary = {"global_step": int(trainer.global_step), "tokens_seen": module.tokens_seen * world,
                "session_tokens": module.session_tokens * world, "session_seconds": module.session_seconds,
