@@ -113,7 +113,7 @@ def main() -> None:
                     times[name].append(seconds)
                     tokens[name].append(int(batch.batch.attention_mask.sum()))
             n += 1
-    result = {"command": "OMP_NUM_THREADS=%d python benchmarks/pretrain.py %s" % (args.threads, " ".join(sys.argv[1:])),
+    result = {"command": ("OMP_NUM_THREADS=%d python benchmarks/pretrain.py %s" % (args.threads, " ".join(sys.argv[1:]))).rstrip(),
               "device": args.device, "threads": args.threads, "batch_size": args.batch_size,
               "timed_steps_per_arm": len(times["graph"]), "setup_seconds": setup_s,
               "load_average": os.getloadavg(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
