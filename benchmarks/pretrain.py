@@ -44,7 +44,7 @@ def build(args):
     from kgattn.pretraining.run import load_graph
     from kgattn.pretraining.spec import load_pretrain_spec
     from kgattn.training.collate import Collator, Featurizer
-    from kgattn.training.module import OptimConfig
+    from kgattn.training.config import OptimConfig
 
     spec = load_pretrain_spec(ROOT / "pipelines" / "pretrain_quickstart.yaml")
     p = spec.pretrain
@@ -113,7 +113,8 @@ def main() -> None:
                     times[name].append(seconds)
                     tokens[name].append(int(batch.batch.attention_mask.sum()))
             n += 1
-    result = {"command": ("OMP_NUM_THREADS=%d python benchmarks/pretrain.py %s" % (args.threads, " ".join(sys.argv[1:]))).rstrip(),
+    command = f"OMP_NUM_THREADS={args.threads} python benchmarks/pretrain.py {' '.join(sys.argv[1:])}".rstrip()
+    result = {"command": command,
               "device": args.device, "threads": args.threads, "batch_size": args.batch_size,
               "timed_steps_per_arm": len(times["graph"]), "setup_seconds": setup_s,
               "load_average": os.getloadavg(), "cpu_count": os.cpu_count(), "torch": torch.__version__,

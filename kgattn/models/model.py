@@ -1,6 +1,7 @@
 """The KG-augmented classifier: backbone + GNN + gated cross-attention fusion + task heads."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import warnings
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from torch import nn
 from kgattn.backbone import quiet_weight_loading, resolve_backbone
 from kgattn.errors import BackboneError, ConfigError, LabelError
 from kgattn.models.bag import NodeBag
+from kgattn.models.checks import check_graph_batch
 from kgattn.models.config import KGAugmentedConfig
 from kgattn.models.fusion import GatedCrossAttention, ModalityInteraction
 from kgattn.models.gnn import GraphEncoder
@@ -222,6 +224,17 @@ class KGAugmentedModel(nn.Module):
         state.gates[self.fusion_layers[pos]] = block.gate_value()
         return hidden if is_tensor else (hidden, *output[1:])
 
+    def _drop_graphs(self, graph: GraphBatch) -> GraphBatch:
+        """Whole-graph dropout (training only): each example loses its subgraph with probability
+        ``config.graph_dropout``, so the backbone alone must still classify it. A model trained
+        so can fall back to the language model where the graph has nothing to say."""
+        b = graph.node_mask.shape[0]
+        keep = torch.rand(b, 1, device=graph.node_mask.device) >= self.config.graph_dropout   # [B, 1]
+        mention_nodes = graph.mention_nodes
+        if mention_nodes is not None:
+            mention_nodes = torch.where(keep, mention_nodes, torch.full_like(mention_nodes, -1))
+        return dataclasses.replace(graph, node_mask=graph.node_mask & keep, mention_nodes=mention_nodes)
+
     def _usable_graph(self, graph: GraphBatch | None, b: int, t: int) -> GraphBatch | None:
         """``graph`` after the contract checks, or None when the config says to ignore it."""
         if self.training and self._backbone_checkpointing():
@@ -253,10 +266,13 @@ class KGAugmentedModel(nn.Module):
         b, t = input_ids.shape
         if graph is not None and self.bag is None:   # the GNN + fusion path (not the bag baseline)
             nodes, target_edges = self.encode_graph(graph, hold_out_edges=hold_out_edges)
+            gnn_node_mask = graph.node_mask.bool()   # the link loss scores the GNN's nodes
+            if self.training and self.config.graph_dropout > 0:  # after the GNN: its link loss is kept
+                graph = self._drop_graphs(graph)
             node_mask = graph.node_mask.bool()
         else:
             nodes, target_edges = self.heads.heads[0].weight.new_zeros(b, 0, self.config.gnn_dim), None
-            node_mask = torch.zeros(b, 0, dtype=torch.bool, device=input_ids.device)
+            node_mask = gnn_node_mask = torch.zeros(b, 0, dtype=torch.bool, device=input_ids.device)
         token_mask = None
         if attention_mask is not None and attention_mask.shape == (b, t) and not bool(attention_mask.all()):
             token_mask = attention_mask.bool()  # padding tokens skip the fusion blocks
@@ -273,7 +289,8 @@ class KGAugmentedModel(nn.Module):
             raise RuntimeError(f"{len(state.gates)} of {len(self.fusion_layers)} fusion hooks ran; "
                                "the backbone skipped a hooked layer")
         return KGEncoding(hidden=out.last_hidden_state, nodes=state.nodes, node_mask=node_mask, graph=graph,
-                          target_edges=target_edges, attentions=state.attentions, gates=state.gates)
+                          target_edges=target_edges, attentions=state.attentions, gates=state.gates,
+                          gnn_node_mask=gnn_node_mask)
 
     def graph_losses(self, enc: KGEncoding, align: bool = True) -> dict[str, torch.Tensor]:
         """The auxiliary graph terms of an encoding: ``"link"`` (over ``enc.target_edges``, when
@@ -286,7 +303,7 @@ class KGAugmentedModel(nn.Module):
         if self.link_loss is not None and enc.target_edges.numel():
             nodes = enc.nodes
             et = graph.edge_type[enc.target_edges]
-            losses["link"] = self.link_loss(nodes.reshape(-1, nodes.shape[-1]), enc.node_mask.reshape(-1),
+            losses["link"] = self.link_loss(nodes.reshape(-1, nodes.shape[-1]), enc.gnn_node_mask.reshape(-1),
                                             graph.edge_index[:, enc.target_edges], self.relations(et))
         if align and enc.attentions and graph.mention_nodes is not None and bool((graph.mention_nodes >= 0).any()):
             losses["align"] = alignment_loss(enc.attentions, graph.mention_nodes)
@@ -363,47 +380,7 @@ class KGAugmentedModel(nn.Module):
         return out
 
     def _check_graph(self, g: GraphBatch, b: int, t: int) -> None:
-        """Contract checks on a collated batch (cheap: a few reductions)."""
-        if g.node_features.dim() != 3 or g.node_features.shape[0] != b:
-            raise ValueError(f"graph.node_features must be [B={b}, N, F], got {tuple(g.node_features.shape)}")
-        n = g.node_features.shape[1]
-        if g.node_features.shape[2] != self.config.node_feature_dim:
-            raise ValueError(f"graph.node_features has feature size {g.node_features.shape[2]}, "
-                             f"the model expects node_feature_dim={self.config.node_feature_dim}")
-        for name in ("node_mask", "hop", "seed_mask"):
-            if tuple(getattr(g, name).shape) != (b, n):
-                raise ValueError(f"graph.{name} must be [{b}, {n}], got {tuple(getattr(g, name).shape)}")
-        ei, et = g.edge_index, g.edge_type
-        if ei.dim() != 2 or ei.shape[0] != 2 or et.shape != (ei.shape[1],):
-            raise ValueError(f"graph.edge_index must be [2, E] and edge_type [E], got {tuple(ei.shape)} and "
-                             f"{tuple(et.shape)}")
-        if ei.numel():
-            if bool(((ei < 0) | (ei >= b * n)).any()):
-                j = int(((ei < 0) | (ei >= b * n)).any(0).nonzero()[0, 0])
-                raise ValueError(f"graph.edge_index[:, {j}] = {ei[:, j].tolist()} is outside the {b}x{n} node positions")
-            if bool((ei[0] // n != ei[1] // n).any()):
-                j = int((ei[0] // n != ei[1] // n).nonzero()[0, 0])
-                raise ValueError(f"graph edge {j} joins two examples ({ei[:, j].tolist()} with N={n})")
-            real = g.node_mask.reshape(-1).bool()
-            if not bool(real[ei].all()):
-                j = int((~real[ei]).any(0).nonzero()[0, 0])
-                raise ValueError(f"graph edge {j} ({ei[:, j].tolist()}) touches a padding node")
-            r = self.config.num_relations
-            if bool(((et < 0) | (et >= r)).any()):
-                j = int(((et < 0) | (et >= r)).nonzero()[0, 0])
-                raise ValueError(f"graph.edge_type[{j}] = {int(et[j])} is outside the {r} relations of the config")
-        if g.mention_nodes is not None:
-            m = g.mention_nodes
-            if tuple(m.shape) != (b, t):
-                raise ValueError(f"graph.mention_nodes must be [{b}, {t}] like input_ids, got {tuple(m.shape)}")
-            has = m >= 0
-            if bool(has.any()):
-                if bool((m >= n).any()) or bool((m < -1).any()):
-                    raise ValueError(f"graph.mention_nodes has values outside -1..{n - 1}")
-                ok = g.node_mask.bool().gather(1, m.clamp(0, max(n - 1, 0)).long()) | ~has
-                if not bool(ok.all()):
-                    bi, ti = (~ok).nonzero()[0].tolist()
-                    raise ValueError(f"graph.mention_nodes[{bi}, {ti}] points to padding node {int(m[bi, ti])}")
+        check_graph_batch(g, b, t, self.config.node_feature_dim, self.config.num_relations)
 
     # ------------------------------------------------------------------ persistence
     def save_pretrained(self, directory: str | Path) -> Path:

@@ -52,7 +52,8 @@ class KGEncoding:
         hidden:       [B, T, H] the backbone's final hidden states (fusion included).
         nodes:        [B, N, d] node states after the GNN (and GreaseLM updates); [B, 0, d]
                       when no graph was encoded (no graph given, use_graph=False, or the bag baseline).
-        node_mask:    bool [B, N] real nodes.
+        node_mask:    bool [B, N] real nodes the text attends to (after graph dropout).
+        gnn_node_mask: bool [B, N] real nodes of the GNN (before graph dropout; the link loss).
         graph:        the graph input actually used (None when it was ignored).
         target_edges: [E'] positions into ``graph.edge_index`` of the link-prediction targets,
                       or None when no graph was encoded.
@@ -67,6 +68,7 @@ class KGEncoding:
     target_edges: torch.Tensor | None
     attentions: list[torch.Tensor]
     gates: dict[int, torch.Tensor]
+    gnn_node_mask: torch.Tensor | None = None
 
     @property
     def encoded_graph(self) -> bool:

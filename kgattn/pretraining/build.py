@@ -7,21 +7,25 @@ from pathlib import Path
 import torch
 
 from kgattn.pretraining.spec import PretrainSection, PretrainSpec
-from kgattn.training.trainer import TrainerOptions
+from kgattn.training.config import TrainerConfig
 
 #: The placeholder task of the pretraining model's config (its head is never trained or copied).
 PLACEHOLDER_TASKS = {"pretraining_placeholder": 2}
 
 
-def trainer_options(p: PretrainSection, world: int = 1) -> TrainerOptions:
-    """The Lightning settings; under ``torchrun`` (several processes) ``auto`` means DDP over them."""
-    devices, strategy = p.devices, p.strategy
+def trainer_options(p: PretrainSection, world: int = 1) -> TrainerConfig:
+    """The Lightning settings; under ``torchrun`` (several processes) ``auto`` means DDP over them,
+    on ``WORLD_SIZE / LOCAL_WORLD_SIZE`` machines."""
+    devices, strategy, num_nodes = p.devices, p.strategy, 1
     if world > 1 and "TORCHELASTIC_RUN_ID" in os.environ:
-        devices = int(os.environ.get("LOCAL_WORLD_SIZE", 1)) if devices == "auto" else devices
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
+        devices = local if devices == "auto" else devices
         strategy = "ddp" if strategy == "auto" else strategy
-    return TrainerOptions(max_epochs=p.max_epochs, max_steps=p.max_steps, grad_clip=p.grad_clip,
-                          precision=p.precision, seed=p.seed, devices=devices, strategy=strategy,
-                          accelerator=p.accelerator, progress_bar=p.progress_bar, log_every_n_steps=p.log_every)
+        num_nodes = max(1, world // local)
+    return TrainerConfig(max_epochs=p.max_epochs, max_steps=p.max_steps, batch_size=p.batch_size,
+                         grad_clip=p.grad_clip, precision=p.precision, seed=p.seed, patience=None, devices=devices,
+                         num_nodes=num_nodes, strategy=strategy, accelerator=p.accelerator,
+                         progress_bar=p.progress_bar, log_every_n_steps=p.log_every)
 
 
 def node_features(spec: PretrainSpec, kg, examples):
@@ -76,7 +80,7 @@ def _final_checkpoint(path: Path):
     return FinalCheckpoint()
 
 
-def build_trainer(options: TrainerOptions, output_dir: Path, checkpoint_every: int):
+def build_trainer(options: TrainerConfig, output_dir: Path, checkpoint_every: int):
     """A Lightning ``Trainer`` with a resumable ``checkpoints/last.ckpt`` (full state: weights,
     optimiser, scheduler, loop counters) every ``checkpoint_every`` steps and at the end, a
     CSVLogger under ``logs/`` and a learning-rate monitor. No validation."""
@@ -93,7 +97,8 @@ def build_trainer(options: TrainerOptions, output_dir: Path, checkpoint_every: i
                  _final_checkpoint(output_dir / "checkpoints" / "last.ckpt")]
     return L.Trainer(
         max_epochs=options.max_epochs, max_steps=options.max_steps, accelerator=options.accelerator,
-        devices=options.devices, strategy=options.lightning_strategy(), precision=options.lightning_precision(),
+        devices=options.devices, num_nodes=options.num_nodes, strategy=options.lightning_strategy(),
+        precision=options.lightning_precision(),
         gradient_clip_val=options.grad_clip, deterministic="warn", default_root_dir=output_dir,
         logger=[CSVLogger(output_dir, name="logs")], callbacks=callbacks,
         enable_progress_bar=options.progress_bar, enable_model_summary=False,

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from kgattn.pretraining.masking import IGNORE, hidden_edges, mask_tokens
 from kgattn.training.collate import Collator, ModelBatch
-from kgattn.training.module import OptimConfig
+from kgattn.training.config import OptimConfig
 
 #: Modules of the model that classification uses but pretraining never trains.
 UNUSED_MODULES = ("heads", "pool", "loss_weighting", "bag")
@@ -108,7 +108,8 @@ class KGPretrainModule(L.LightningModule):
         self._started: float | None = None
 
     # -- objectives ---------------------------------------------------------------------------
-    def compute_losses(self, pb: PretrainBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    def compute_losses(self, pb: PretrainBatch
+                       ) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """``(total, {term: loss}, {metric: value})`` of one batch."""
         mb, w = pb.batch, self.weights
         graph = mb.graph if self.use_graph else None

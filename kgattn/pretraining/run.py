@@ -168,7 +168,7 @@ def pretrain(spec: PretrainSpec, force: bool = False, log=_log) -> PretrainResul
     from kgattn.pretraining.saving import save_pretrained
     from kgattn.pretraining.data import PretrainDataModule
     from kgattn.training.collate import Collator, Featurizer
-    from kgattn.training.module import OptimConfig
+    from kgattn.training.config import OptimConfig
     from kgattn.training.trainer import seed_everything
 
     p = spec.pretrain

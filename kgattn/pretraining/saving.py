@@ -156,6 +156,7 @@ def init_model_from(model: torch.nn.Module, directory: str | Path, kg=None) -> I
             raise ConfigError(f"{directory}: starting a graph model from pretrained graph weights needs the graph "
                               "(pass kg=)")
         check_fingerprint(weights.manifest, directory, kg)
+        # R-GCN has bases and no heads; the other GNNs the reverse (shapes are checked below too).
         keys = [k for k in GRAPH_KEYS if not (k == "gnn_heads" and mine.get("gnn") == "rgcn")
                 and not (k == "num_bases" and mine.get("gnn") != "rgcn")]
         problems += _mismatches(theirs, mine, keys)

@@ -16,15 +16,21 @@ import hashlib
 import json
 import os
 import re
+from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
 
 from kgattn.errors import ConfigError
-from kgattn.models.config import FUSION_KINDS, GNN_KINDS, LINK_SCORERS
+from kgattn.models.config import FUSION_KINDS, LINK_SCORERS, KGAugmentedConfig
+from kgattn.models.registry import GNN_CONVS
+from kgattn.preprocessing.config import FeatureConfig
 
+_MODEL = {f.name: f.default for f in fields(KGAugmentedConfig)}
+_FEATURES = {f.name: f.default for f in fields(FeatureConfig)}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -156,6 +162,8 @@ class PretrainSection(_Section):
     Architecture keys (``gnn``, ``gnn_dim``, ``gnn_layers``, ``fusion``, ``fusion_layers``,
     ``fusion_heads``, ``hops``, ``backbone``, ``node_template``) must match the classifier that
     later starts from the result (``KGClassifier(init_from=...)``); a mismatch is refused there.
+    Their defaults are those of :class:`KGAugmentedConfig` and :class:`FeatureConfig`, so a
+    default classifier fits a default pretraining.
     ``use_graph: false`` is the MLM-only control: the same texts, masking and steps without the
     graph input (only the MLM objective can run).
 
@@ -166,19 +174,19 @@ class PretrainSection(_Section):
     """
 
     output_dir: Path | None = None
-    backbone: str = "minilm"
+    backbone: str = _MODEL["backbone"]
     use_graph: bool = True
-    gnn: Literal["rgcn", "gatv2", "transformer"] = "rgcn"
-    gnn_dim: int = Field(128, gt=0)
-    gnn_layers: int = Field(2, ge=1, le=3)
-    fusion: Literal["cross_attention", "greaselm"] = "cross_attention"
+    gnn: str = _MODEL["gnn"]
+    gnn_dim: int = Field(_MODEL["gnn_dim"], gt=0)
+    gnn_layers: int = Field(_MODEL["gnn_layers"], ge=1, le=3)
+    fusion: Literal["cross_attention", "greaselm"] = _MODEL["fusion"]
     fusion_layers: list[int] | None = None
-    fusion_heads: int = Field(4, gt=0)
+    fusion_heads: int = Field(_MODEL["fusion_heads"], gt=0)
     link_scorer: Literal["distmult", "transe"] = "distmult"
-    node_template: str = "{label}: {description}"
-    max_length: int = Field(128, gt=1)
-    max_nodes: int = Field(32, gt=0)
-    hops: int = Field(2, ge=0)
+    node_template: str = _FEATURES["node_template"]
+    max_length: int = Field(_FEATURES["max_length"], gt=1)
+    max_nodes: int = Field(_FEATURES["max_nodes"], gt=0)
+    hops: int = Field(_FEATURES["hops"], ge=0)
     objectives: ObjectiveWeights = Field(default_factory=ObjectiveWeights)
     mask_rate: float = Field(0.15, ge=0, le=1)
     entity_mask_rate: float = Field(0.5, ge=0, le=1)
@@ -202,20 +210,28 @@ class PretrainSection(_Section):
     log_every: int = Field(5, gt=0)
     progress_bar: bool = True
 
+    @field_validator("gnn")
+    @classmethod
+    def _gnn(cls, value: str) -> str:
+        if value not in GNN_CONVS:   # the registry: built-in GNNs and register_gnn() entries
+            raise ValueError(f"must be one of {sorted(GNN_CONVS)}, got {value!r}")
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> "PretrainSection":
         # The Literals above must stay within what the model accepts.
-        assert self.gnn in GNN_KINDS and self.fusion in FUSION_KINDS and self.link_scorer in LINK_SCORERS
+        assert self.fusion in FUSION_KINDS and self.link_scorer in LINK_SCORERS
         if not self.use_graph and not self.objectives.mlm:
             raise ValueError("use_graph: false (the MLM-only control) needs objectives.mlm > 0")
-        from kgattn.embeddings.node_cache import check_template
+        from kgattn.embeddings.templates import check_template
 
         check_template(self.node_template)
         return self
 
     #: Keys that may change between a killed run and its resume (how long and where it trains).
-    RESUMABLE_KEYS: ClassVar[tuple[str, ...]] = ("max_epochs", "max_steps", "precision", "devices", "strategy", "accelerator",
-                      "progress_bar", "log_every", "checkpoint_every", "output_dir")
+    RESUMABLE_KEYS: ClassVar[tuple[str, ...]] = (
+        "max_epochs", "max_steps", "precision", "devices", "strategy", "accelerator", "progress_bar", "log_every",
+        "checkpoint_every", "output_dir")
 
 
 class PretrainSpec(_Section):
