@@ -15,7 +15,8 @@ import yaml
 
 from kgattn.errors import ConfigError, CorpusError, FingerprintMismatchError, SavedFileError
 from kgattn.models import KGAugmentedConfig, KGAugmentedModel
-from kgattn.pretraining import init_model_from, load_pretrain_spec, load_pretrained, parse_pretrain_spec, pretrain
+from kgattn.pretraining import (init_model_from, load_pretrain_spec, load_pretrained, parse_pretrain_spec, pretrain,
+                                pretrained_manifest)
 from kgattn.pretraining.heads import CheckpointMLMHead, TiedMLMHead, build_mlm_head
 from kgattn.pretraining.masking import IGNORE, hidden_edges, mask_tokens
 from test_training_world import TEMPLATES, one_thread, toy_graph
@@ -196,6 +197,9 @@ def test_mismatched_graph_or_architecture_is_refused(pretrained, world, tiny_bac
         init_model_from(make(fusion_layers=[1]), result.directory, kg)
     with pytest.raises(SavedFileError, match="manifest"):
         init_model_from(make(), tmp_path, kg)
+    assert pretrained_manifest(result.directory)["global_step"] == 40
+    with pytest.raises(SavedFileError, match=r"manifest\.json"):
+        pretrained_manifest(tmp_path)
 
 
 class _Record:

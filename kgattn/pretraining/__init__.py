@@ -12,8 +12,9 @@ or ``kgattn pretrain SPEC``. Layers: this package imports graph, linking, embedd
 training, persistence and errors; only the CLI and the API import it.
 """
 from kgattn.pretraining.run import PretrainResult, pretrain
-from kgattn.pretraining.saving import InitReport, PretrainedWeights, init_model_from, load_pretrained
+from kgattn.pretraining.saving import (InitReport, PretrainedWeights, init_model_from, load_pretrained,
+                                      pretrained_manifest)
 from kgattn.pretraining.spec import PretrainSection, PretrainSpec, load_pretrain_spec, parse_pretrain_spec
 
 __all__ = ["InitReport", "PretrainResult", "PretrainSection", "PretrainSpec", "PretrainedWeights", "init_model_from",
-           "load_pretrain_spec", "load_pretrained", "parse_pretrain_spec", "pretrain"]
+           "load_pretrain_spec", "load_pretrained", "parse_pretrain_spec", "pretrain", "pretrained_manifest"]

@@ -171,6 +171,7 @@ class LinkedCorpus:
     def __init__(self, directory: str | Path, key: str):
         self.directory = Path(directory)
         self.key = key
+        self.linked_now = 0   # texts linked by the last call of link() (0 when every shard was done)
 
     def shard_path(self, index: int) -> Path:
         return self.directory / f"shard-{index:05d}.parquet"

@@ -90,6 +90,12 @@ class PretrainedWeights:
         return bool(self.manifest.get("uses_graph"))
 
 
+def pretrained_manifest(directory: str | Path) -> dict[str, Any]:
+    """The manifest of a pretrained directory alone (cheap: for validating a spec or a parameter
+    before any work); SavedFileError naming the file when it is not a pretrained directory."""
+    return read_manifest(Path(directory) / MANIFEST, KIND, VERSION)
+
+
 def load_pretrained(directory: str | Path, kg=None) -> PretrainedWeights:
     """Read a pretrained directory; with ``kg``, a graph of another fingerprint is refused
     (:class:`FingerprintMismatchError` naming the manifest). Damaged files raise SavedFileError."""
