@@ -115,3 +115,33 @@ def slice_metrics(y_true: Sequence, predictions: Mapping[str, Sequence], mention
             m = classification_metrics([y_true[i] for i in idx], [str(pred[i]) for i in idx], labels=classes)
             out[name][variant] = {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "n": m["n"]}
     return out
+
+
+def study_slices(study, train_mentions: Sequence[Sequence], test_mentions: Sequence[Sequence]) -> dict:
+    """Slice metrics of every full-size run of a study, averaged over seeds:
+    ``{task: {slice: {variant: {"accuracy", "macro_f1", "n", "seeds"}}}}``.
+
+    ``train_mentions``/``test_mentions``: the linked mentions of the training and test examples
+    (a test example's entity is "seen" when it is linked in some training example).
+    """
+    train_nodes = training_nodes(train_mentions)
+    out: dict[str, dict] = {}
+    for task in study.tasks:
+        per_seed: dict[int, dict[str, list]] = {}
+        for run in study.runs.values():
+            if run["size"] is None:
+                per_seed.setdefault(run["seed"], {})[run["variant"]] = run["predictions"][task]
+        merged: dict[str, dict] = {}
+        for preds in per_seed.values():
+            for name, by_variant in slice_metrics(study.gold[task], preds, test_mentions, train_nodes).items():
+                for variant, m in by_variant.items():
+                    merged.setdefault(name, {}).setdefault(variant, []).append(m)
+        out[task] = {name: {variant: _mean_metrics(ms) for variant, ms in by_variant.items()}
+                     for name, by_variant in merged.items()}
+    return out
+
+
+def _mean_metrics(ms: list[dict]) -> dict:
+    scored = [m for m in ms if m["n"]]
+    mean = (lambda key: float(np.mean([m[key] for m in scored]))) if scored else (lambda key: None)
+    return {"accuracy": mean("accuracy"), "macro_f1": mean("macro_f1"), "n": ms[0]["n"], "seeds": len(ms)}
