@@ -41,6 +41,9 @@ CLASSIFIER_JSON, MODEL_DIR, PREPROCESSOR_DIR = "classifier.json", "model", "prep
 KIND, VERSION = "kgattn.KGClassifier", 2
 #: Parameters that are not options of a schema: runtime objects, kept by reference and not saved.
 RUNTIME_PARAMS = ("kg", "linker", "callbacks")
+#: Where fine-tuning starts: a directory written by ``kgattn pretrain`` (None: the backbone's own
+#: weights and fresh graph layers). Not a model option: once trained, the weights carry it.
+EXTRA_PARAMS = ("init_from",)
 #: Features whose change on a fitted classifier reaches later predictions at once.
 _LIVE_FEATURES = ("max_nodes", "hops", "max_length", "node_template")
 
@@ -50,7 +53,7 @@ def _signature() -> inspect.Signature:
     params = [P("self", P.POSITIONAL_OR_KEYWORD), P("kg", P.POSITIONAL_OR_KEYWORD, default=None),
               P("linker", P.POSITIONAL_OR_KEYWORD, default=None)]
     params += [P(name, P.KEYWORD_ONLY, default=default) for name, default in DEFAULTS.items()]
-    params += [P("callbacks", P.KEYWORD_ONLY, default=None)]
+    params += [P("init_from", P.KEYWORD_ONLY, default=None), P("callbacks", P.KEYWORD_ONLY, default=None)]
     return inspect.Signature(params)
 
 
@@ -69,6 +72,9 @@ class KGClassifier(ClassifierMixin, BaseEstimator):
       :class:`~kgattn.training.config.OptimConfig` (``lr``, ``backbone_lr``, ``gate_lr``, ...) and
       :class:`~kgattn.training.config.TrainerConfig` (``max_epochs``, ``batch_size``, ``precision``,
       ``devices``, ``patience``, ``output_dir``, ...), with their defaults;
+    - ``init_from``: a directory written by ``kgattn pretrain``: fine-tuning starts from its
+      backbone, GNN, fusion blocks and gates (:func:`kgattn.pretraining.init_model_from`; a graph
+      of another fingerprint or another architecture is refused before any linking);
     - ``callbacks``: extra Lightning callbacks for ``fit`` (not saved).
 
     Unknown names are refused at construction, other mistakes at the start of :meth:`fit`, before
@@ -85,11 +91,12 @@ class KGClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, kg=None, linker=None, **params):
-        check_names(params, extra=("callbacks",))
+        check_names(params, extra=("callbacks", *EXTRA_PARAMS))
         self.kg = kg
         self.linker = linker
         for name, default in DEFAULTS.items():
             setattr(self, name, params.get(name, copy.deepcopy(default)))
+        self.init_from = params.get("init_from")
         self.callbacks = params.get("callbacks")
 
     __init__.__signature__ = _signature()
@@ -99,7 +106,7 @@ class KGClassifier(ClassifierMixin, BaseEstimator):
         """Change parameters (``linker__<name>`` reaches the linker). On a fitted classifier,
         ``max_nodes``, ``hops``, ``max_length``, ``node_template``, ``kg`` and ``linker`` affect
         later predictions; architecture and training options take effect at the next ``fit``."""
-        check_names([k for k in params if "__" not in k], extra=RUNTIME_PARAMS)
+        check_names([k for k in params if "__" not in k], extra=(*RUNTIME_PARAMS, *EXTRA_PARAMS))
         super().set_params(**params)
         if hasattr(self, "preprocessor_") and ({"kg", "linker", *_LIVE_FEATURES} & set(params)):
             self.preprocessor_ = self.preprocessor_.with_changes(
@@ -128,6 +135,15 @@ class KGClassifier(ClassifierMixin, BaseEstimator):
         build("model", options)
         configs = build("features", options), build("optim", options), build("trainer", options)
         resolve_backbone(options["backbone"])
+        if self.init_from is not None:
+            from kgattn.pretraining import pretrained_manifest
+
+            manifest = pretrained_manifest(self.init_from)   # SavedFileError naming the file
+            pretrained_fp = manifest.get("kg_fingerprint")
+            if self.use_graph and self.kg is not None and pretrained_fp not in (None, self.kg.fingerprint):
+                raise FingerprintMismatchError(
+                    f"{os.fspath(self.init_from)}: pretrained on a graph with fingerprint {pretrained_fp}, "
+                    f"this classifier's graph has {self.kg.fingerprint}")
         return configs
 
     @property
@@ -195,6 +211,10 @@ class KGClassifier(ClassifierMixin, BaseEstimator):
         model_options = {k: v for k, v in self.options().items() if OWNER[k] == "model"}
         seed_everything(trainer_config)  # before the model, so its initialisation is seeded
         model = KGAugmentedModel(KGAugmentedConfig(**model_options, **derived))
+        if self.init_from is not None:
+            from kgattn.pretraining import init_model_from
+
+            self.init_report_ = init_model_from(model, self.init_from, kg=self.kg if self.use_graph else None)
         module = KGClassifierModule(model, num_classes, optim, use_graph=self.use_graph)
         data = KGDataModule(pre.collator(self.use_graph), trainer_config.batch_size, train=train, val=val_set,
                             seed=trainer_config.seed)

@@ -374,3 +374,28 @@ def test_torchrun_two_processes_link_their_shards_and_train_with_ddp(world, tiny
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["global_step"] == 2
     assert load_pretrained(tmp_path / "out" / "pretrained").manifest["global_step"] == 2
+
+
+def test_classifier_fine_tunes_from_a_pretrained_directory(pretrained, world, tiny_backbone):
+    """KGClassifier(init_from=DIR) starts from the pretrained backbone, GNN and fusion: with the
+    backbone frozen, the fitted backbone is the pretrained one; another graph is refused first."""
+    from kgattn.api import KGClassifier
+    from kgattn.errors import FingerprintMismatchError
+    from test_training_world import toy_corpus, toy_graph
+
+    spec, result = pretrained
+    _, kg = world
+    weights = load_pretrained(result.directory, kg)
+    _, names = toy_graph(16)
+    texts, labels, mentions = toy_corpus(kg, names, range(16))
+    clf = KGClassifier(kg=kg, backbone=tiny_backbone, init_from=result.directory, hops=1, gnn_dim=16,
+                       max_epochs=1, batch_size=8, backbone_lr=0.0, progress_bar=False)
+    assert clf.get_params()["init_from"] == result.directory
+    clf.fit(texts, labels, mentions=mentions)
+    assert set(clf.init_report_.copied) == {"backbone", "node_encoder", "relations", "gnn", "fusion"}
+    state = clf.model_.state_dict()
+    backbone = [k for k in weights.state_dict if k.startswith("backbone.")]
+    assert backbone and all(torch.equal(state[k], weights.state_dict[k]) for k in backbone)
+    other, _ = toy_graph(10)
+    with pytest.raises(FingerprintMismatchError, match="pretrained on a graph"):
+        KGClassifier(kg=other, backbone=tiny_backbone, init_from=result.directory).fit(texts[:4], labels[:4])

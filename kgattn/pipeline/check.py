@@ -113,6 +113,14 @@ def check_resources(spec, source: str | None = None) -> list[str]:
         problems += _file_problems("predict.input.paths", spec.predict.input.paths)
     problems += [("predict.output", p.split(": ", 1)[1]) for p in output_conflicts(spec)]
     problems += _backbone_problems("model.backbone", spec.model.backbone)
+    if spec.model.init_from is not None:
+        from kgattn.errors import SavedFileError
+        from kgattn.pretraining import pretrained_manifest
+
+        try:
+            pretrained_manifest(spec.model.init_from)
+        except SavedFileError as exc:
+            problems.append(("model.init_from", f"not a directory written by kgattn pretrain ({exc})"))
     if spec.linker.backbone is not None:
         problems += _backbone_problems("linker.backbone", spec.linker.backbone)
     if spec.linker.spacy_model is not None and importlib.util.find_spec(spec.linker.spacy_model) is None:

@@ -77,10 +77,12 @@ class SchemaSection(Section):
         return self
 
 
-def schema_section(name: str, doc: str, concerns: tuple[str, ...], exclude: tuple[str, ...] = ()) -> type[Section]:
+def schema_section(name: str, doc: str, concerns: tuple[str, ...], exclude: tuple[str, ...] = (),
+                   extra: dict[str, tuple[Any, Any]] | None = None) -> type[Section]:
     """A strict pydantic section with one key per user field of the named schemas (same types,
-    same defaults), minus ``exclude``."""
-    fields: dict[str, Any] = {}
+    same defaults), minus ``exclude``, plus ``extra`` keys ``{name: (type, default)}`` that belong
+    to the section but to no schema (left out of the dump, so of every hash, while unset)."""
+    fields: dict[str, Any] = dict(extra or {})
     for concern in concerns:
         schema = SCHEMAS[concern]
         hints = field_types(schema)
@@ -91,6 +93,6 @@ def schema_section(name: str, doc: str, concerns: tuple[str, ...], exclude: tupl
             value = Field(default_factory=lambda d=default: type(d)(d)) if isinstance(default, (list, dict)) \
                 else Field(default)
             fields[f.name] = (hints[f.name], value)
-    section = create_model(name, __base__=SchemaSection, __doc__=doc, **fields)
-    section.concerns = concerns
-    return section
+    base = type(f"{name}Base", (SchemaSection,), {"concerns": concerns, "_OMIT_UNSET": tuple(extra or ()),
+                                                 "__annotations__": {}})
+    return create_model(name, __base__=base, __doc__=doc, **fields)

@@ -144,7 +144,9 @@ class LinkerSpec(Section):
 
 ModelSpec = schema_section("ModelSpec", """The model architecture: the user fields of
 :class:`kgattn.models.KGAugmentedConfig` (``backbone``, ``gnn``, ``fusion``, ``fusion_layers``,
-``gnn_dim``, ``link_prediction``, ``loss_weights``, ...), with its defaults.""", ("model",))
+``gnn_dim``, ``link_prediction``, ``loss_weights``, ...), with its defaults, and ``init_from``: a
+directory written by ``kgattn pretrain`` that fine-tuning starts from.""", ("model",),
+                           extra={"init_from": (PathValue | None, None)})
 
 FeaturesSpec = schema_section("FeaturesSpec", """How texts become model input: the fields of
 :class:`kgattn.preprocessing.FeatureConfig` (``max_length``, ``max_nodes``, ``hops``,

@@ -11,10 +11,15 @@ text-node alignment loss, each weighted and switchable, trained through Lightnin
 or ``kgattn pretrain SPEC``. Layers: this package imports graph, linking, embeddings, models,
 training, persistence and errors; only the CLI and the API import it.
 """
-from kgattn.pretraining.run import PretrainResult, pretrain
-from kgattn.pretraining.saving import (InitReport, PretrainedWeights, init_model_from, load_pretrained,
-                                      pretrained_manifest)
-from kgattn.pretraining.spec import PretrainSection, PretrainSpec, load_pretrain_spec, parse_pretrain_spec
+from kgattn.lazy import lazy_exports
 
-__all__ = ["InitReport", "PretrainResult", "PretrainSection", "PretrainSpec", "PretrainedWeights", "init_model_from",
-           "load_pretrain_spec", "load_pretrained", "parse_pretrain_spec", "pretrain", "pretrained_manifest"]
+_EXPORTS = {
+    **dict.fromkeys(["PretrainResult", "pretrain"], "kgattn.pretraining.run"),
+    **dict.fromkeys(["InitReport", "PretrainedWeights", "init_model_from", "load_pretrained"],
+                    "kgattn.pretraining.saving"),
+    **dict.fromkeys(["KIND", "MANIFEST", "pretrained_manifest"], "kgattn.pretraining.manifest"),
+    **dict.fromkeys(["PretrainSection", "PretrainSpec", "load_pretrain_spec", "parse_pretrain_spec"],
+                    "kgattn.pretraining.spec"),
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

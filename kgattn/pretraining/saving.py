@@ -23,9 +23,8 @@ import torch
 
 from kgattn.errors import ConfigError, FingerprintMismatchError, SavedFileError
 from kgattn.persistence import atomic_path, read_json, read_manifest, reading, write_manifest
+from kgattn.pretraining.manifest import CONFIG, KIND, MANIFEST, VERSION, WEIGHTS
 
-KIND, VERSION = "kgattn-pretrained", 1
-MANIFEST, CONFIG, WEIGHTS = "manifest.json", "config.json", "model.safetensors"
 BACKBONE_PREFIXES = ("backbone.",)
 GRAPH_PREFIXES = ("node_encoder.", "relations.", "gnn.", "fusion.", "interaction.")
 HEAD_PREFIX = "mlm_head."
@@ -88,12 +87,6 @@ class PretrainedWeights:
     @property
     def uses_graph(self) -> bool:
         return bool(self.manifest.get("uses_graph"))
-
-
-def pretrained_manifest(directory: str | Path) -> dict[str, Any]:
-    """The manifest of a pretrained directory alone (cheap: for validating a spec or a parameter
-    before any work); SavedFileError naming the file when it is not a pretrained directory."""
-    return read_manifest(Path(directory) / MANIFEST, KIND, VERSION)
 
 
 def load_pretrained(directory: str | Path, kg=None) -> PretrainedWeights:
