@@ -34,10 +34,12 @@ import ahocorasick
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from kgattn.errors import ConfigError, FingerprintMismatchError
+from kgattn.errors import ConfigError, FingerprintMismatchError, SavedFileError
 from kgattn.linking.text import split_normalized
 from kgattn.paths import cache_dir
+from kgattn.persistence import atomic_path, read_manifest, reading, write_manifest
 
+TABLE_KIND = "kgattn-alias-table"
 TABLE_FORMAT = 1
 
 
@@ -139,7 +141,10 @@ class AliasTable:
         if cache:
             directory = cache_dir("alias_tables", key)
             if (directory / "table.json").is_file():
-                return cls.load(directory, kg)
+                try:
+                    return cls.load(directory, kg)
+                except SavedFileError:
+                    pass  # a damaged cache entry (ours, not the user's) is built again below
         table = cls._build(kg, options, stop, counts_norm)
         if cache:
             table.save(cache_dir("alias_tables", key))
@@ -206,36 +211,50 @@ class AliasTable:
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
-        """``table.json`` (keys, options, fingerprint) + ``arrays.safetensors``."""
+        """``arrays.safetensors``, then the manifest ``table.json`` (kind ``kgattn-alias-table``:
+        keys, options, fingerprint), both written atomically; the manifest last, so a torn save
+        is never read as a table."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        save_file({"ptr": self.ptr, "nodes": self.nodes, "prior": self.prior,
-                   "cased": self.cased, "matchable": self.matchable}, str(d / "arrays.safetensors"))
-        meta = {"format": "kgattn-alias-table", "version": TABLE_FORMAT, "kg_fingerprint": self.fingerprint,
-                "options": asdict(self.options), "keys": self.keys}
-        tmp = d / "table.json.tmp"
-        tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(d / "table.json")  # written last and atomically: a torn save is never read
+        with atomic_path(d / "arrays.safetensors") as tmp:
+            save_file({"ptr": self.ptr, "nodes": self.nodes, "prior": self.prior,
+                       "cased": self.cased, "matchable": self.matchable}, str(tmp))
+        write_manifest(d / "table.json", TABLE_KIND, TABLE_FORMAT, kg_fingerprint=self.fingerprint,
+                       options=asdict(self.options), keys=self.keys)
         return d
 
     @classmethod
     def load(cls, directory: str | Path, kg=None) -> "AliasTable":
+        """Read a table written by :meth:`save` (also the format before :mod:`kgattn.persistence`).
+
+        Raises:
+            SavedFileError: a missing or damaged manifest or arrays file (names the file).
+            FingerprintMismatchError: ``kg`` is not the graph the table was built from.
+        """
         d = Path(directory)
         path = d / "table.json"
-        try:
-            meta = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read alias table ({exc})") from exc
-        if meta.get("format") != "kgattn-alias-table" or meta.get("version") != TABLE_FORMAT:
-            raise ConfigError(f"{path}: not an alias table of version {TABLE_FORMAT}")
-        if kg is not None and meta["kg_fingerprint"] != kg.fingerprint:
+        meta = read_manifest(path, TABLE_KIND, TABLE_FORMAT)
+        if kg is not None and meta.get("kg_fingerprint") != kg.fingerprint:
             raise FingerprintMismatchError(
-                f"{path}: alias table of graph {meta['kg_fingerprint'][:16]}, given graph {kg.fingerprint[:16]}")
-        a = load_file(str(d / "arrays.safetensors"))
-        opts = dict(meta["options"])
-        opts["prior"] = PriorWeights(**opts["prior"])
-        return cls(meta["keys"], a["ptr"], a["nodes"], a["prior"], a["cased"], a["matchable"],
-                   meta["kg_fingerprint"], TableOptions(**opts))
+                f"{path}: alias table of graph {str(meta.get('kg_fingerprint'))[:16]}, given graph {kg.fingerprint[:16]}")
+        arrays = d / "arrays.safetensors"
+        with reading(arrays, "alias table arrays"):
+            a = load_file(str(arrays))
+            missing = {"ptr", "nodes", "prior", "cased", "matchable"} - set(a)
+            if missing:
+                raise SavedFileError(f"alias table arrays lack {sorted(missing)}; the file is damaged", arrays)
+        try:
+            opts = dict(meta["options"])
+            opts["prior"] = PriorWeights(**opts["prior"])
+            options = TableOptions(**opts)
+            keys = meta["keys"]
+        except (KeyError, TypeError) as exc:
+            raise SavedFileError(f"alias table manifest lacks or garbles {exc}; the file is damaged", path) from None
+        if len(keys) + 1 != len(a["ptr"]) or len(a["matchable"]) != len(keys):
+            raise SavedFileError(f"{len(keys)} keys but arrays for {len(a['ptr']) - 1}; the files do not belong "
+                                 "together", arrays)
+        return cls(keys, a["ptr"], a["nodes"], a["prior"], a["cased"], a["matchable"],
+                   meta["kg_fingerprint"], options)
 
     # ------------------------------------------------------------------ look-ups
     @property

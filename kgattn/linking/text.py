@@ -168,3 +168,22 @@ class Lemmatizer:
                             and cand[:-1] in vocab:
                         return cand[:-1]
         return piece
+
+
+def budget_end(text: str, max_chars: int) -> int:
+    """End of the part of ``text`` that a character budget of ``max_chars`` links.
+
+    ``len(text)`` when the text fits; else ``max_chars`` cut back to just after the last
+    whitespace before it, so no word is split (a word ending exactly at the budget is kept);
+    when the first ``max_chars`` characters hold no whitespace at all (e.g. Japanese), the hard
+    cut ``max_chars``. Offsets of mentions in ``text[:end]`` are offsets in ``text``. Costs
+    O(``max_chars``) at most, never O(``len(text)``).
+    """
+    if len(text) <= max_chars:
+        return len(text)
+    if max_chars == 0 or text[max_chars].isspace():
+        return max_chars
+    i = max_chars - 1
+    while i >= 0 and not text[i].isspace():
+        i -= 1
+    return i + 1 if i >= 0 else max_chars
