@@ -121,6 +121,24 @@ class AliasTable:
             prior: the prior weights.
             cache: read/write the on-disk cache.
         """
+        options, stop, counts_norm, key = cls.plan(kg, min_length=min_length, max_pieces=max_pieces,
+                                                   stop_words=stop_words, counts=counts, prior=prior)
+        if cache:
+            directory = cache_dir("alias_tables", key)
+            if (directory / "table.json").is_file():
+                try:
+                    return cls.load(directory, kg)
+                except SavedFileError:
+                    pass  # a damaged cache entry (ours, not the user's) is built again below
+        table = cls._build(kg, options, stop, counts_norm)
+        if cache:
+            table.save(cache_dir("alias_tables", key))
+        return table
+
+    @staticmethod
+    def plan(kg, *, min_length: int = 2, max_pieces: int = 16, stop_words: Iterable[str] | None = None,
+             counts: Mapping[str, Mapping[int, float]] | None = None, prior: PriorWeights | None = None):
+        """``(options, stop words, normalised counts, cache key)`` of a table (see :meth:`build`)."""
         stop = frozenset(s.casefold() for s in (default_stop_words() if stop_words is None else stop_words))
         prior = prior or PriorWeights()
         counts_norm: dict[str, dict[int, float]] = {}
@@ -138,17 +156,7 @@ class AliasTable:
         options = TableOptions(min_length, max_pieces, _hash_strings(sorted(stop)), counts_hash, prior)
         key = hashlib.sha256(json.dumps([TABLE_FORMAT, kg.fingerprint, asdict(options)],
                                         sort_keys=True).encode()).hexdigest()[:24]
-        if cache:
-            directory = cache_dir("alias_tables", key)
-            if (directory / "table.json").is_file():
-                try:
-                    return cls.load(directory, kg)
-                except SavedFileError:
-                    pass  # a damaged cache entry (ours, not the user's) is built again below
-        table = cls._build(kg, options, stop, counts_norm)
-        if cache:
-            table.save(cache_dir("alias_tables", key))
-        return table
+        return options, stop, counts_norm, key
 
     @classmethod
     def _build(cls, kg, options: TableOptions, stop: frozenset[str],
@@ -260,6 +268,11 @@ class AliasTable:
     @property
     def num_keys(self) -> int:
         return len(self.keys)
+
+    def prepare(self) -> "AliasTable":
+        """Build the matcher now (what the first :meth:`find` would do)."""
+        self.automaton
+        return self
 
     @property
     def automaton(self):

@@ -40,7 +40,8 @@ LINKER_VERSION = 2
 DISAMBIGUATION_MODES = ("prior", "context")
 CONTEXT_ENCODERS = ("static", "encoder")
 _CONFIG_FILE = "config.json"
-_TABLE_DIR = "alias_table"
+_TABLE_DIR, _INDEX_DIR = "alias_table", "alias_index"
+INDEX_KINDS = ("automaton", "disk")
 
 __all__ = ["EntityLinker", "ScoreWeights", "PriorWeights", "LINKER_KIND", "LINKER_VERSION"]
 
@@ -87,6 +88,10 @@ class EntityLinker:
             mention, so a shorter allowed name inside it can match instead. None: every node.
         candidates: name of the candidate generator in
             :data:`kgattn.linking.candidates.candidate_generators` (default ``"alias_prior"``).
+        index: where the alias table lives: ``"automaton"`` (in RAM, an Aho-Corasick matcher,
+            :class:`~kgattn.linking.gazetteer.AliasTable`) or ``"disk"`` (memory-mapped files,
+            matched through a trie, :class:`~kgattn.linking.alias_index.DiskAliasIndex`: for graphs
+            whose names do not fit in memory). Both give identical mentions.
     """
 
     def __init__(self, kg, nlp=None, disambiguate: str = "context", top_k: int = 5,
@@ -98,7 +103,8 @@ class EntityLinker:
                  lemmatize: bool = True, context: str = "static", describe_nodes: bool = True,
                  context_tokens: int = 48, max_length: int = 64, precision: str = "bf16",
                  encode_batch_size: int = 128, device: str | None = "auto", cache: bool = True,
-                 node_types: Sequence[str] | None = None, candidates: str = DEFAULT_CANDIDATES):
+                 node_types: Sequence[str] | None = None, candidates: str = DEFAULT_CANDIDATES,
+                 index: str = "automaton"):
         if disambiguate not in DISAMBIGUATION_MODES:
             raise ConfigError(f"disambiguate must be one of {DISAMBIGUATION_MODES}, got {disambiguate!r}")
         if not isinstance(top_k, int) or top_k < 1:
@@ -113,6 +119,8 @@ class EntityLinker:
                 not node_types or not all(isinstance(t, str) and t for t in node_types))):
             raise ConfigError(f"node_types must be a non-empty list of type prefixes (e.g. ['noun.']), got {node_types!r}")
         check_candidate_generator(candidates)
+        if index not in INDEX_KINDS:
+            raise ConfigError(f"index must be one of {INDEX_KINDS}, got {index!r}")
         self.kg = kg
         self.node_types = None if node_types is None else sorted(set(node_types))
         self.disambiguate = disambiguate
@@ -136,6 +144,7 @@ class EntityLinker:
         self.device = device
         self.cache = cache
         self.candidates = candidates
+        self.index = index
         self.ner = SpacyNER(nlp)
         self.nlp_name, self.nlp = self.ner.name, self.ner.nlp
         self._table: AliasTable | None = None
@@ -157,9 +166,10 @@ class EntityLinker:
 
     @property
     def table(self) -> AliasTable:
-        """The alias table (built on first use, or read from the disk cache)."""
+        """The alias table or disk index (built on first use, or read from the disk cache)."""
         if self._table is None:
-            self._table = AliasTable.build(self.kg, min_length=self.min_length, stop_words=self.stop_words,
+            kind = AliasTable if self.index == "automaton" else _disk_index()
+            self._table = kind.build(self.kg, min_length=self.min_length, stop_words=self.stop_words,
                                            counts=self._alias_counts(), prior=self.prior, cache=self.cache)
         return self._table
 
@@ -194,29 +204,16 @@ class EntityLinker:
                 device=self.device, stop_words=self.stop_words)
         return self._context_models
 
-    @property
-    def lemmatizer(self):
-        return self.detector.lemmatizer
-
-    @property
-    def encoder(self):
-        """The :class:`~kgattn.embeddings.TextEncoder` of ``"context"`` disambiguation."""
-        return self.context_models.encoder
-
-    @property
-    def context_encoder(self):
-        """What encodes text windows (see :class:`~kgattn.linking.context.ContextModels`)."""
-        return self.context_models.context_encoder
-
-    @property
-    def node_embeddings(self):
-        """Cached node encodings by the backbone (:class:`~kgattn.embeddings.NodeEmbeddings`)."""
-        return self.context_models.node_embeddings
+    # The parts' own objects, for callers that used them on the linker.
+    lemmatizer = property(lambda self: self.detector.lemmatizer)
+    encoder = property(lambda self: self.context_models.encoder, doc="The backbone's TextEncoder.")
+    context_encoder = property(lambda self: self.context_models.context_encoder, doc="Encodes text windows.")
+    node_embeddings = property(lambda self: self.context_models.node_embeddings, doc="Cached node encodings.")
 
     def warm_up(self, texts: Iterable[str] | None = None) -> "EntityLinker":
         """Build the alias table and matcher now; with ``texts`` and ``"context"``, also encode and
         cache the nodes that are candidates in them (what the first calls would otherwise do)."""
-        self.table.automaton
+        self.table.prepare()
         self.lemmatizer
         if texts is not None and self.disambiguate == "context":
             detect = self.detector.detect
@@ -307,7 +304,7 @@ class EntityLinker:
                 "context": self.context, "describe_nodes": self.describe_nodes,
                 "context_tokens": self.context_tokens, "max_length": self.max_length,
                 "precision": self.precision, "encode_batch_size": self.encode_batch_size, "device": self.device,
-                "node_types": self.node_types, "candidates": self.candidates}
+                "node_types": self.node_types, "candidates": self.candidates, "index": self.index}
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Every constructor argument but ``kg``, scikit-learn style: ``EntityLinker(kg,
@@ -334,7 +331,7 @@ class EntityLinker:
         pipeline, ``nlp/``. Nothing is pickled: JSON, safetensors, and spaCy's ``to_disk`` format."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        self.table.save(d / _TABLE_DIR)
+        self.table.save(d / (_TABLE_DIR if self.index == "automaton" else _INDEX_DIR))
         if self.nlp is None:
             nlp = None
         elif self.nlp_name is not None:
@@ -379,7 +376,10 @@ class EntityLinker:
             raise SavedFileError(f"not a linker configuration this kgattn understands ({exc})", path) from None
         if isinstance(nlp, str) and nlp.startswith(str(d)):
             linker.nlp_name = None  # loaded from the saved copy; saving again copies it again
-        linker._table = AliasTable.load(d / _TABLE_DIR, kg)
+        if linker.index == "automaton":
+            linker._table = AliasTable.load(d / _TABLE_DIR, kg)
+        else:
+            linker._table = _disk_index().load(d / _INDEX_DIR, kg)
         return linker
 
     def __repr__(self) -> str:
@@ -389,6 +389,13 @@ class EntityLinker:
 
 
 # ---------------------------------------------------------------------- helpers
+def _disk_index():
+    """The disk index class (imported on demand: it needs marisa-trie)."""
+    from kgattn.linking.alias_index import DiskAliasIndex
+
+    return DiskAliasIndex
+
+
 def _dataclass_arg(cls, value, name: str):
     """A dataclass argument given as the dataclass, a dict of its fields, or None."""
     if value is None or isinstance(value, cls):

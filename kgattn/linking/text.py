@@ -13,7 +13,7 @@ Offsets therefore always point into the original string, whatever Unicode does.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 import regex
@@ -135,8 +135,11 @@ class Lemmatizer:
     is returned unchanged. Results are memoised (bounded), so repeated words cost a dict look-up.
     """
 
-    def __init__(self, vocabulary: Iterable[str] | set[str] | frozenset[str], max_cache: int = 200_000):
-        self.vocabulary = vocabulary if isinstance(vocabulary, (set, frozenset)) else frozenset(vocabulary)
+    def __init__(self, vocabulary: Iterable[str] | Container[str], max_cache: int = 200_000):
+        # Sets and other containers (e.g. the disk index's trie) are kept as they are; a list or
+        # an iterator becomes a frozenset, so membership is O(1).
+        keep = isinstance(vocabulary, Container) and not isinstance(vocabulary, (list, tuple, str))
+        self.vocabulary = vocabulary if keep else frozenset(vocabulary)
         self.max_cache = max_cache
         self._cache: dict[str, str] = {}
 
