@@ -108,6 +108,7 @@ class DiskAliasIndex:
         self.options = options
         self.keys = _Keys(trie)
         self._cands: dict = {}
+        self._opens: dict[str, bool] = {}
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -241,16 +242,29 @@ class DiskAliasIndex:
             pos += len(p) + 1
         stop_at = {starts[i] + len(pieces[i]): i + 1 for i in range(n)}  # piece end -> stop piece
         span = self.options.max_pieces
-        prefixes, matchable = self._trie.iter_prefixes_with_ids, self.matchable
+        prefixes, matchable, opens = self._trie.iter_prefixes_with_ids, self.matchable, self._opens
         out = []
-        for i in range(n):
+        for i, piece in enumerate(pieces):
+            starts_key = opens.get(piece)
+            if starts_key is None:
+                starts_key = self._opens_key(piece)
+            if not starts_key:
+                continue  # no key starts with this piece: skip the trie walk
             a = starts[i]
-            window = joined[a:starts[min(n, i + span) - 1] + len(pieces[min(n, i + span) - 1])]
-            for key, k in prefixes(window):
+            last = min(n, i + span) - 1
+            for key, k in prefixes(joined[a:starts[last] + len(pieces[last])]):
                 stop = stop_at.get(a + len(key))
                 if stop is not None and matchable[k]:
                     out.append((i, stop, k))
         return out
+
+    def _opens_key(self, piece: str) -> bool:
+        """Whether some key is ``piece`` or starts with ``piece + " "`` (memoised, bounded)."""
+        found = piece in self._trie or self._trie.has_keys_with_prefix(piece + " ")
+        if len(self._opens) >= 1_000_000:
+            self._opens.clear()
+        self._opens[piece] = found
+        return found
 
     def lookup(self, pieces: Iterable[str]) -> int | None:
         """Key index of an exact piece sequence (any key, matchable or not), or None."""
