@@ -260,7 +260,7 @@ class DiskAliasIndex:
 
     def _opens_key(self, piece: str) -> bool:
         """Whether some key is ``piece`` or starts with ``piece + " "`` (memoised, bounded)."""
-        found = piece in self._trie or self._trie.has_keys_with_prefix(piece + " ")
+        found = piece in self._trie or next(self._trie.iterkeys(piece + " "), None) is not None
         if len(self._opens) >= 1_000_000:
             self._opens.clear()
         self._opens[piece] = found
