@@ -4,7 +4,8 @@ Parts, each swappable behind the :class:`EntityLinker` facade (as spaCy splits i
 :mod:`~kgattn.linking.ner` (spaCy NER spans) and :mod:`~kgattn.linking.detection` (gazetteer,
 lemmas, NER merge) find mentions; :mod:`~kgattn.linking.candidates` (a registry of candidate
 generators) proposes nodes; :mod:`~kgattn.linking.disambiguation` scores them and applies the
-NIL threshold. :mod:`~kgattn.linking.gazetteer` holds the alias table, :mod:`~kgattn.linking.text`
+NIL threshold. :mod:`~kgattn.linking.gazetteer` holds the alias table in RAM,
+:mod:`~kgattn.linking.alias_index` the same memory-mapped on disk, :mod:`~kgattn.linking.text`
 tokenisation, lemmas and the character budget.
 
 Names load lazily: spaCy imports :mod:`kgattn.linking.spacy_component` (an entry point) whenever
@@ -20,9 +21,10 @@ _LAZY = {"EntityLinker": "kgattn.linking.linker", "ScoreWeights": "kgattn.linkin
          "PriorWeights": "kgattn.linking.gazetteer", "AliasTable": "kgattn.linking.gazetteer",
          "MentionDetector": "kgattn.linking.detection", "Disambiguator": "kgattn.linking.disambiguation",
          "SpacyNER": "kgattn.linking.ner", "candidate_generators": "kgattn.linking.candidates",
-         "AliasPrior": "kgattn.linking.candidates", "budget_end": "kgattn.linking.text"}
+         "AliasPrior": "kgattn.linking.candidates", "budget_end": "kgattn.linking.text",
+         "DiskAliasIndex": "kgattn.linking.alias_index"}
 
-__all__ = ["AliasPrior", "AliasTable", "Candidate", "Disambiguator", "EntityLinker", "Mention", "MentionDetector",
+__all__ = ["AliasPrior", "AliasTable", "Candidate", "DiskAliasIndex", "Disambiguator", "EntityLinker", "Mention", "MentionDetector",
            "PriorWeights", "ScoreWeights", "SpacyNER", "budget_end", "candidate_generators"]
 
 

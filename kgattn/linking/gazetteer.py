@@ -15,6 +15,9 @@ Mention detection is Aho-Corasick (pyahocorasick) over the normalised pieces joi
 with every key stored as ``" key "``: matches are token-aligned by construction, one pass is
 linear in the text length, and the longest match wins. Measured against spaCy's ``PhraseMatcher`` in
 ``benchmarks/linking.py`` (see ``benchmarks/results/linking.md``).
+:class:`~kgattn.linking.alias_index.DiskAliasIndex` holds the same table memory-mapped on disk and
+matches through a trie instead of the automaton (``EntityLinker(index="disk")``), with identical
+results.
 
 Keys that are too short, have no letter, or consist only of stop words are kept for exact
 look-ups (NER spans) but never matched free in text.
