@@ -5,7 +5,7 @@ import until a model or graph is used).
 """
 from __future__ import annotations
 
-import importlib
+from kgattn.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -23,7 +23,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'kgattn' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -50,7 +50,14 @@ class FingerprintMismatchError(KGAttnError, ValueError):
 
 
 class ConfigError(KGAttnError, ValueError):
-    """A configuration (YAML, options) failed validation; names the key and the file."""
+    """A configuration (YAML, options) failed validation; names the key and the file.
+
+    ``key``, when given, is the option at fault (the pipeline spec turns it into a dotted key).
+    """
+
+    def __init__(self, message: str, key: str | None = None):
+        self.key = key
+        super().__init__(message)
 
 
 class CorpusError(KGAttnError, ValueError):
@@ -80,6 +87,6 @@ class SavedFileError(KGAttnError, ValueError):
     """A saved artefact (graph, linker, classifier, run file) is missing, damaged, or of another
     kind or version than the reader expects; the message names the file."""
 
-    def __init__(self, message: str, path: str | Path | None = None):
-        self.path = path
-        super().__init__(_where(path, None) + message)
+    def __init__(self, message: str, path: str | Path | None = None, line: int | None = None):
+        self.path, self.line = path, line
+        super().__init__(_where(path, line) + message)

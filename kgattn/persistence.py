@@ -111,7 +111,7 @@ def read_json(path: str | Path, what: str = "JSON file") -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SavedFileError(f"line {exc.lineno}: not valid JSON ({exc.msg}); the file is damaged", path) from None
+        raise SavedFileError(f"not valid JSON ({exc.msg}); the file is damaged", path, exc.lineno) from None
 
 
 def read_manifest(path: str | Path, kind: str, version: int | tuple[int, ...]) -> dict[str, Any]:

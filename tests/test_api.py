@@ -167,11 +167,11 @@ def test_save_load_keeps_the_linker_and_node_template(world, tiny_backbone, tmp_
     clf = KGClassifier(kg=kg, linker=linker, backbone=tiny_backbone, max_epochs=1, node_template="{label}", **FAST)
     clf.fit(train[0][:24], train[1][:24])
     directory = clf.save(tmp_path / "clf")
-    assert (directory / "linker").is_dir()
+    assert (directory / "preprocessor" / "linker").is_dir()
     assert {p.suffix for p in directory.rglob("*") if p.is_file()} <= {".json", ".safetensors", ".txt"}
     loaded = KGClassifier.load(directory, kg=kg)
     assert loaded.linker is not None and loaded.linker.get_config() == linker.get_config()
-    assert loaded._node_features().template == clf._node_features().template == "{label}"
+    assert loaded.preprocessor_.node_features.template == clf.preprocessor_.node_features.template == "{label}"
     assert np.allclose(loaded.predict_proba(test[0][:8]), clf.predict_proba(test[0][:8]), atol=1e-6)
 
 
@@ -234,12 +234,15 @@ def test_bad_labels_and_texts(world, fitted, tiny_backbone):
 
 
 def test_bad_model_options(world, tiny_backbone):
+    """Unknown names are refused at construction (scikit-learn's contract), bad values at the
+    start of fit, before any linking."""
     kg, _, train, _ = world
-    args = (train[0][:8], train[1][:8])
-    with pytest.raises(ConfigError, match="unknown model config key 'gnn_dimm'"):
-        KGClassifier(kg=kg, backbone=tiny_backbone, gnn_dimm=8).fit(*args, mentions=train[2][:8])
-    with pytest.raises(ConfigError, match="'num_relations' is set from the classifier"):
-        KGClassifier(kg=kg, backbone=tiny_backbone, num_relations=3).fit(*args, mentions=train[2][:8])
+    with pytest.raises(ConfigError, match="unknown parameter 'gnn_dimm'; did you mean 'gnn_dim'"):
+        KGClassifier(kg=kg, backbone=tiny_backbone, gnn_dimm=8)
+    with pytest.raises(ConfigError, match="unknown parameter 'num_relations' \\(it is set from the graph"):
+        KGClassifier(kg=kg, backbone=tiny_backbone, num_relations=3)
+    with pytest.raises(ConfigError, match="'gnn': must be one of"):
+        KGClassifier(kg=kg, backbone=tiny_backbone, gnn="gcn").fit(train[0][:8], train[1][:8])
 
 
 def test_bad_backbone_path(world):
@@ -256,3 +259,32 @@ def test_long_texts_truncated_with_one_warning(world, fitted):
         plain.predict([long, long])
         plain.predict([long])
     assert sum("truncated" in str(w.message) for w in record) == 1
+
+
+def test_damaged_saved_classifier_names_the_file(fitted, tmp_path):
+    from kgattn.errors import SavedFileError
+
+    graph, plain, _ = fitted
+    directory = plain.save(tmp_path / "plain")
+    weights = directory / "model" / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 3])
+    with pytest.raises(SavedFileError, match="model"):
+        KGClassifier.load(directory)
+    weights.write_bytes(b"")
+    with pytest.raises(SavedFileError, match="model"):
+        KGClassifier.load(directory)
+    (directory / "classifier.json").write_text('{"kind": "kgattn.KGClassifier", "version": 2, "params": ')
+    with pytest.raises(SavedFileError, match=r"classifier\.json:1"):
+        KGClassifier.load(directory)
+    (directory / "classifier.json").unlink()
+    with pytest.raises(SavedFileError, match=r"classifier\.json.*not found"):
+        KGClassifier.load(directory)
+
+
+def test_blank_labels_and_zero_batch_size_are_refused(world, tiny_backbone):
+    kg, _, train, _ = world
+    with pytest.raises(LabelError, match="index 1: label is an empty string"):
+        KGClassifier(kg=kg, backbone=tiny_backbone, **FAST).fit(train[0][:3], ["a", " ", "b"], mentions=train[2][:3])
+    with pytest.raises(ConfigError, match="batch_size must be an integer >= 1"):
+        KGClassifier(kg=kg, backbone=tiny_backbone, batch_size=0).fit(train[0][:3], train[1][:3])

@@ -64,9 +64,10 @@ def main(backbone: str, out: str) -> None:
     if rank == 0:
         # the same seeded initialisation fit() builds, to check that training changed weights
         from kgattn.models import KGAugmentedModel
-        from kgattn.training.trainer import TrainerOptions, seed_everything
+        from kgattn.training.config import TrainerConfig
+        from kgattn.training.trainer import seed_everything
 
-        seed_everything(TrainerOptions(seed=clf.seed))
+        seed_everything(TrainerConfig(seed=clf.seed))
         init = KGAugmentedModel(_config(clf, kg, backbone))
         save_file({k: v.contiguous() for k, v in init.state_dict().items()}, out / "weights-initial.safetensors")
     clf.fit(texts, labels, val=(texts[:8], labels[:8], mentions[:8]), mentions=mentions)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch_geometric.nn import RGCNConv
 
-from kgattn.errors import BackboneError, ConfigError, LabelError
+from kgattn.errors import BackboneError, ConfigError, LabelError, SavedFileError
 from kgattn.models import (BasisRGCNConv, GatedCrossAttention, GraphBatch, KGAugmentedConfig, KGAugmentedModel,
                            LinkPredictionLoss, LossWeighting, alignment_loss)
 from kgattn.models.losses import distmult_score, transe_score
@@ -50,7 +50,7 @@ def make_graph(num_real: list[int], n: int | None = None, t: int = T, seed: int 
 
 def make_config(backbone: str, **kw) -> KGAugmentedConfig:
     base = dict(backbone=backbone, tasks={"coarse": 3, "fine": 4}, node_feature_dim=F_DIM, num_relations=R,
-                gnn_dim=16, fusion_heads=4, gnn_heads=2, num_bases=3)
+                gnn_dim=16, fusion_heads=4, gnn_heads=2, num_bases=3, link_prediction="distmult")
     base.update(kw)
     return KGAugmentedConfig(**base)
 
@@ -112,7 +112,7 @@ def test_config_rejects_bad_values_naming_the_key(changes, key):
 def test_config_file_errors_name_file_line_and_key(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{\n  "tasks": {"a": 2},\n  "gnn": \n}')
-    with pytest.raises(ConfigError, match=r"bad\.json:4"):
+    with pytest.raises(SavedFileError, match=r"bad\.json:4"):
         KGAugmentedConfig.from_json(bad)
     bad.write_text(json.dumps({"tasks": {"a": 2}, "gnn_dims": 3}))
     with pytest.raises(ConfigError, match="gnn_dims"):
@@ -120,7 +120,7 @@ def test_config_file_errors_name_file_line_and_key(tmp_path):
     bad.write_text(json.dumps({"tasks": {"a": 2}, "gnn": "gcn"}))
     with pytest.raises(ConfigError, match=r"bad\.json.*'gnn'"):
         KGAugmentedConfig.from_json(bad)
-    with pytest.raises(ConfigError, match="missing.json"):
+    with pytest.raises(SavedFileError, match="missing.json"):
         KGAugmentedConfig.from_json(tmp_path / "missing.json")
 
 
@@ -750,3 +750,19 @@ def test_gate_parameters_are_the_fusion_gates(tiny_backbone):
     gates = m.gate_parameters()
     assert len(gates) == 3 * len(m.fusion) and all(p.ndim == 0 for p in gates)
     assert {id(p) for p in gates} <= {id(p) for p in m.new_parameters()}
+
+
+def test_graph_dropout_hides_whole_subgraphs_in_training_only(tiny_backbone):
+    """With graph_dropout the fusion blocks of a dropped example attend to the null node alone;
+    at inference every example keeps its graph."""
+    torch.manual_seed(0)
+    m = KGAugmentedModel(make_config(tiny_backbone, graph_dropout=0.999)).train()
+    ids, am = text_inputs(3)
+    g = make_graph([3, 4, 2])
+    out = m(ids, am, g, labels={"coarse": torch.tensor([0, 1, 2])})
+    assert torch.isfinite(out.loss) and "align" not in out.losses   # no mention target is left
+    torch.testing.assert_close(out.attentions[0][..., 0], torch.ones_like(out.attentions[0][..., 0]))
+    evaluated = m.eval()(ids, am, g)
+    assert float(evaluated.attentions[0][0, :, :, 0].mean()) < 0.9   # example 0 attends to its 3 nodes
+    with pytest.raises(ConfigError, match="graph_dropout"):
+        make_config(tiny_backbone, graph_dropout=1.0)

@@ -32,8 +32,9 @@ run_root: {tmp_path / 'runs'}
 kg: {{path: {QUICKSTART / 'kg.ttl'}}}
 corpus: {{paths: [{corpus}], labels: {{sector: label}}, shard_rows: 20}}
 linker: {{disambiguate: prior}}
-model: {{backbone: {tiny_backbone}, max_nodes: 8, hops: 1}}
-train: {{max_epochs: 1, batch_size: 16, options: {{progress_bar: false}}}}
+model: {{backbone: {tiny_backbone}}}
+features: {{max_nodes: 8, hops: 1}}
+train: {{max_epochs: 1, batch_size: 16}}
 evaluate: {{variants: [full, no_graph, graph_removed], explain: 1, bootstrap: 200, permutations: 200}}
 predict: {{shard_rows: 6, format: jsonl}}
 """)
@@ -82,7 +83,8 @@ stages: [link, train, predict]
 kg: {{path: {QUICKSTART / 'kg.ttl'}}}
 corpus: {{paths: [{corpus}], labels: {{sector: label}}, shard_rows: 10}}
 linker: {{disambiguate: prior}}
-model: {{backbone: {tiny_backbone}, max_nodes: 8, hops: 1}}
+model: {{backbone: {tiny_backbone}}}
+features: {{max_nodes: 8, hops: 1}}
 train: {{max_epochs: 1, batch_size: 8, accelerator: cpu}}
 predict: {{shard_rows: 4}}
 """)

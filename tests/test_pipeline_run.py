@@ -126,7 +126,7 @@ _PREDICT_SCRIPT = """
 import sys
 from kgattn.pipeline.runner import run_pipeline
 from kgattn.pipeline.testing import FakeComponents
-run_pipeline(sys.argv[1], stages=["predict"], run_dir=sys.argv[2], components=FakeComponents(),
+run_pipeline(sys.argv[1], stages=["predict"], run_dir=sys.argv[2], components=FakeComponents(delay=0.04),
              progress=False, log=lambda m: None)
 """
 
@@ -134,14 +134,14 @@ run_pipeline(sys.argv[1], stages=["predict"], run_dir=sys.argv[2], components=Fa
 def test_sigkilled_predict_resumes_to_identical_output(tmp_path):
     rows = 400
     spec_path = write_toy_world(tmp_path, rows=rows, shard_rows=100, predict_shard_rows=4,
-                                extra_spec="model: {options: {delay: 0.04, batch_size: 2}}\n")
+                                extra_spec="train: {batch_size: 2}\n")
     reference = run_pipeline(spec_path, stages=["predict"], run_dir=tmp_path / "reference",
-                             components=FakeComponents(), **QUIET)
+                             components=FakeComponents(delay=0.04), **QUIET)
     expected = pq.read_table(reference.run_dir / "predict" / "predictions.parquet")
     assert expected.column("id").to_pylist() == _test_ids(rows)
 
     run_dir = tmp_path / "killed"
-    run_pipeline(spec_path, stages=["train"], run_dir=run_dir, components=FakeComponents(), **QUIET)
+    run_pipeline(spec_path, stages=["train"], run_dir=run_dir, components=FakeComponents(delay=0.04), **QUIET)
     script = tmp_path / "predict.py"
     script.write_text(_PREDICT_SCRIPT)
     cmd = [sys.executable, str(script), str(spec_path), str(run_dir)]
@@ -187,7 +187,7 @@ def test_two_process_predict_splits_shards(tmp_path):
     single = run_pipeline(spec_path, stages=["predict"], run_dir=tmp_path / "single",
                           components=FakeComponents(), **QUIET)
     run_dir = tmp_path / "ddp"
-    run_pipeline(spec_path, stages=["train"], run_dir=run_dir, components=FakeComponents(), **QUIET)
+    run_pipeline(spec_path, stages=["train"], run_dir=run_dir, components=FakeComponents(delay=0.04), **QUIET)
     script = tmp_path / "predict.py"
     script.write_text(_PREDICT_SCRIPT)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -228,3 +228,15 @@ def test_knowledge_baselines_are_trained_and_compared_with_the_full_model(tmp_pa
     assert again.run_dir == result.run_dir and len(components.trained) - before == 1
     stored = json.loads((result.run_dir / "evaluate" / "predictions" / "knowledge_as_text-seed0.json").read_text())
     assert stored["settings"] == {"text_neighbours": 4, "text_max_length": 96, "text_glosses": True}
+
+
+def test_max_train_rows_caps_the_training_split_only(tmp_path):
+    spec_path = write_toy_world(tmp_path, rows=60)
+    spec_path.write_text(spec_path.read_text().replace("shard_rows: 16}", "shard_rows: 16, max_train_rows: 10}"))
+    first = run_pipeline(spec_path, stages=["train"], components=FakeComponents(), **QUIET)
+    assert first.stages["train"]["n_train"] == 10 and first.stages["train"]["n_val"] == 12
+    again = run_pipeline(spec_path, stages=["train"], components=FakeComponents(), run_dir=tmp_path / "again",
+                         **QUIET)
+    ids = [pq.read_table(r.run_dir / "link" / "linked.parquet").num_rows for r in (first, again)]
+    assert ids == [60, 60]   # linking keeps every row; the cap is a seeded sample of the train split
+    assert again.stages["train"] == first.stages["train"]

@@ -240,7 +240,7 @@ def test_warmup_then_decay(tiny_model, schedule):
 
 def test_optim_config_rejects_bad_values():
     from kgattn.training.module import OptimConfig
-    from kgattn.training.trainer import TrainerOptions
+    from kgattn.training.config import TrainerConfig
 
     with pytest.raises(ConfigError, match="schedule"):
         OptimConfig(schedule="step")
@@ -249,18 +249,19 @@ def test_optim_config_rejects_bad_values():
     with pytest.raises(ConfigError, match="gate_lr"):
         OptimConfig(gate_lr=0.0)
     with pytest.raises(ConfigError, match="accumulate"):
-        TrainerOptions(accumulate=0)
+        TrainerConfig(accumulate=0)
     with pytest.raises(ConfigError, match="patience"):
-        TrainerOptions(patience=0)
+        TrainerConfig(patience=0)
 
 
 def test_build_trainer_wires_options(tmp_path):
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    from kgattn.training.trainer import TrainerOptions, build_trainer
+    from kgattn.training.config import TrainerConfig
+    from kgattn.training.trainer import build_trainer
 
-    opts = TrainerOptions(max_epochs=2, grad_clip=0.5, accumulate=3, patience=2, precision="32",
+    opts = TrainerConfig(max_epochs=2, grad_clip=0.5, accumulate=3, patience=2, precision="32",
                           accelerator="cpu", progress_bar=False)
     trainer, ckpt = build_trainer(opts, tmp_path, has_val=True)
     assert trainer.accumulate_grad_batches == 3 and trainer.gradient_clip_val == 0.5
@@ -268,7 +269,7 @@ def test_build_trainer_wires_options(tmp_path):
     assert isinstance(ckpt, ModelCheckpoint) and ckpt.monitor == "val/macro_f1" and ckpt.save_weights_only
     assert any(isinstance(c, EarlyStopping) and c.patience == 2 for c in trainer.callbacks)
     assert isinstance(trainer.loggers[0], CSVLogger)
-    assert TrainerOptions(precision="bf16", accelerator="cpu").lightning_precision() == "bf16-mixed"
+    assert TrainerConfig(precision="bf16", accelerator="cpu").lightning_precision() == "bf16-mixed"
     with pytest.raises(ConfigError, match="needs validation data"):
         build_trainer(opts, tmp_path, has_val=False)
 

@@ -1,5 +1,13 @@
-"""Frozen text encodings shared by the linker (disambiguation) and the model (node features)."""
-from kgattn.embeddings.node_cache import DEFAULT_TEMPLATE, NodeEmbeddings, check_template, node_text
-from kgattn.embeddings.text_encoder import TextEncoder
+"""Frozen text encodings shared by the linker (disambiguation) and the model (node features).
 
-__all__ = ["DEFAULT_TEMPLATE", "NodeEmbeddings", "TextEncoder", "check_template", "node_text"]
+Names load lazily (:mod:`kgattn.lazy`); :mod:`kgattn.embeddings.templates` is light (no torch).
+"""
+from kgattn.lazy import lazy_exports
+
+_EXPORTS = {
+    **dict.fromkeys(["DEFAULT_TEMPLATE", "check_template", "node_text"], "kgattn.embeddings.templates"),
+    "NodeEmbeddings": "kgattn.embeddings.node_cache",
+    "TextEncoder": "kgattn.embeddings.text_encoder",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

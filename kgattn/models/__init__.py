@@ -1,15 +1,20 @@
-"""KG-augmented models: node encoder, relational GNN, gated cross-attention fusion, task heads."""
-from kgattn.models.config import KGAugmentedConfig
-from kgattn.models.fusion import GatedCrossAttention, ModalityInteraction
-from kgattn.models.gnn import BasisRGCNConv, GraphEncoder
-from kgattn.models.heads import GraphAttentionPooling, TaskHeads
-from kgattn.models.inputs import GraphBatch
-from kgattn.models.losses import LinkPredictionLoss, LossWeighting, alignment_loss
-from kgattn.models.model import KGAugmentedModel, KGOutput
-from kgattn.models.node_encoder import NodeEncoder, RelationEmbedding
+"""KG-augmented models: node encoder, relational GNN, gated cross-attention fusion, task heads.
 
-__all__ = [
-    "BasisRGCNConv", "GatedCrossAttention", "GraphAttentionPooling", "GraphBatch", "GraphEncoder",
-    "KGAugmentedConfig", "KGAugmentedModel", "KGOutput", "LinkPredictionLoss", "LossWeighting",
-    "ModalityInteraction", "NodeEncoder", "RelationEmbedding", "TaskHeads", "alignment_loss",
-]
+Names load lazily (:mod:`kgattn.lazy`): ``kgattn.models.config`` is a light schema module that the
+pipeline spec reads without importing torch.
+"""
+from kgattn.lazy import lazy_exports
+
+_EXPORTS = {
+    **dict.fromkeys(["KGAugmentedConfig"], "kgattn.models.config"),
+    **dict.fromkeys(["GatedCrossAttention", "ModalityInteraction"], "kgattn.models.fusion"),
+    **dict.fromkeys(["BasisRGCNConv", "GraphEncoder"], "kgattn.models.gnn"),
+    **dict.fromkeys(["GNN_CONVS", "register_gnn"], "kgattn.models.registry"),
+    **dict.fromkeys(["GraphAttentionPooling", "TaskHeads"], "kgattn.models.heads"),
+    **dict.fromkeys(["GraphBatch"], "kgattn.models.inputs"),
+    **dict.fromkeys(["LinkPredictionLoss", "LossWeighting", "alignment_loss"], "kgattn.models.losses"),
+    **dict.fromkeys(["KGAugmentedModel", "KGOutput"], "kgattn.models.model"),
+    **dict.fromkeys(["NodeEncoder", "RelationEmbedding"], "kgattn.models.node_encoder"),
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

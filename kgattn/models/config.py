@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from kgattn.errors import ConfigError
+from kgattn.models.registry import GNN_CONVS
+from kgattn.persistence import atomic_write_text, read_json
 
-GNN_KINDS = ("rgcn", "gatv2", "transformer")
 FUSION_KINDS = ("cross_attention", "greaselm", "bag")
 ATTENTION_KINDS = ("dot", "additive")
 LINK_SCORERS = ("distmult", "transe")
@@ -20,7 +22,7 @@ DEFAULT_LOSS_WEIGHTS = {"task": 1.0, "link": 0.1, "align": 0.1}
 
 
 def _fail(key: str, message: str) -> None:
-    raise ConfigError(f"model config key {key!r}: {message}")
+    raise ConfigError(f"model config key {key!r}: {message}", key=key)
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,9 @@ class KGAugmentedConfig:
     the last two. ``fusion="bag"`` is the graph-features-only baseline: no fusion block and no
     GNN; a :class:`~kgattn.models.bag.NodeBag` of the subgraph's nodes (hashed into
     ``bag_buckets`` rows) and relation types replaces the graph pool.
-    ``loss_weights`` keys are ``"task:<name>"``, ``"link"`` and ``"align"``.
+    ``loss_weights`` keys are ``"task:<name>"``, ``"link"`` and ``"align"``. ``graph_dropout``: the
+    probability that a training example is seen without its subgraph (whole-graph dropout), so
+    the model keeps working from the text alone where the graph is irrelevant.
     ``backbone_config`` is filled in by the model (the backbone's own ``config.to_dict()``) so a
     saved model rebuilds offline.
     """
@@ -52,12 +56,13 @@ class KGAugmentedConfig:
     gnn_heads: int = 4
     num_bases: int = 8
     dropout: float = 0.1
+    graph_dropout: float = 0.0
     fusion_layers: list[int] | None = None
     fusion: str = "cross_attention"
     attention: str = "dot"
     fusion_heads: int = 4
     bag_buckets: int = 65536
-    link_prediction: str | None = "distmult"
+    link_prediction: str | None = None
     num_negatives: int = 8
     link_edge_fraction: float = 0.15
     transe_margin: float = 12.0
@@ -69,6 +74,8 @@ class KGAugmentedConfig:
 
     def __post_init__(self) -> None:
         # JSON turns tuples into lists and may hand us ints as floats; normalise first.
+        if isinstance(self.backbone, os.PathLike):
+            object.__setattr__(self, "backbone", os.fspath(self.backbone))
         if self.fusion_layers is not None:
             object.__setattr__(self, "fusion_layers", list(self.fusion_layers))
         object.__setattr__(self, "tasks", dict(self.tasks))
@@ -95,16 +102,18 @@ class KGAugmentedConfig:
             _fail("max_hops", f"must be an integer >= 0, got {self.max_hops!r}")
         if isinstance(self.gnn_layers, bool) or self.gnn_layers not in (1, 2, 3):
             _fail("gnn_layers", f"must be 1, 2 or 3, got {self.gnn_layers!r}")
-        self._choice("gnn", GNN_KINDS)
+        self._choice("gnn", tuple(GNN_CONVS))
         self._choice("fusion", FUSION_KINDS)
         self._choice("attention", ATTENTION_KINDS)
         self._choice("loss_weighting", LOSS_WEIGHTINGS)
         if self.link_prediction is not None:
             self._choice("link_prediction", LINK_SCORERS)
-        if self.gnn in ("gatv2", "transformer") and self.gnn_dim % self.gnn_heads:
+        if GNN_CONVS[self.gnn].heads_divide_dim and self.gnn_dim % self.gnn_heads:
             _fail("gnn_heads", f"gnn_dim={self.gnn_dim} is not divisible by gnn_heads={self.gnn_heads}")
         if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
             _fail("dropout", f"must be in [0, 1), got {self.dropout!r}")
+        if not (isinstance(self.graph_dropout, (int, float)) and 0.0 <= self.graph_dropout < 1.0):
+            _fail("graph_dropout", f"must be in [0, 1), got {self.graph_dropout!r}")
         if not (isinstance(self.link_edge_fraction, (int, float)) and 0.0 <= self.link_edge_fraction <= 1.0):
             _fail("link_edge_fraction", f"must be in [0, 1], got {self.link_edge_fraction!r}")
         if not (isinstance(self.transe_margin, (int, float)) and math.isfinite(self.transe_margin)):
@@ -185,24 +194,12 @@ class KGAugmentedConfig:
             raise ConfigError(f"{source}: {exc}") from exc
 
     def save_json(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         # Not sort_keys: the order of ``tasks`` is the order of the heads (and of the loss terms).
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        return path
+        return atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
     def from_json(cls, path: str | Path) -> "KGAugmentedConfig":
-        path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read model config ({exc.strerror or exc})") from exc
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
-        return cls.from_dict(data, source=path)
+        return cls.from_dict(read_json(path, "model config"), source=Path(path))
 
     def replace(self, **changes: Any) -> "KGAugmentedConfig":
         return replace(self, **changes)

@@ -5,6 +5,8 @@ import torch
 from torch import nn
 from torch_geometric.nn import GATv2Conv, RGCNConv, TransformerConv
 
+from kgattn.models.registry import GNN_CONVS
+
 
 class BasisRGCNConv(RGCNConv):
     r"""PyG's :class:`~torch_geometric.nn.conv.RGCNConv` with basis decomposition, without its per-relation loop.
@@ -81,6 +83,19 @@ class BasisRGCNConv(RGCNConv):
         return out + self.bias if self.bias is not None else out
 
 
+def rgcn_conv(*, dim, num_relations, num_bases, heads, dropout):
+    return BasisRGCNConv(dim, dim, num_relations, num_bases=num_bases)
+
+
+def gatv2_conv(*, dim, num_relations, num_bases, heads, dropout):
+    return GATv2Conv(dim, dim // heads, heads=heads, edge_dim=dim, dropout=dropout, add_self_loops=True,
+                     fill_value="mean")
+
+
+def transformer_conv(*, dim, num_relations, num_bases, heads, dropout):
+    return TransformerConv(dim, dim // heads, heads=heads, edge_dim=dim, dropout=dropout, root_weight=True)
+
+
 class GraphEncoder(nn.Module):
     r"""A stack of 1-3 relational graph convolutions with residuals, LayerNorm and dropout.
 
@@ -88,8 +103,8 @@ class GraphEncoder(nn.Module):
         x^{(l+1)} = \mathrm{LayerNorm}\big(x^{(l)} + \mathrm{Dropout}(\mathrm{GELU}(
                     \mathrm{Conv}^{(l)}(x^{(l)}, \mathcal{E}, r)))\big)
 
-    ``kind`` picks the convolution: ``"rgcn"`` (:class:`BasisRGCNConv`, relation-specific weights
-    from ``num_bases`` shared bases), ``"gatv2"`` (:class:`~torch_geometric.nn.GATv2Conv` with the
+    ``kind`` names a convolution of :data:`kgattn.models.registry.GNN_CONVS`: ``"rgcn"``
+    (:class:`BasisRGCNConv`, relation-specific weights from ``num_bases`` shared bases), ``"gatv2"`` (:class:`~torch_geometric.nn.GATv2Conv` with the
     relation embeddings as edge features) or ``"transformer"``
     (:class:`~torch_geometric.nn.TransformerConv`, relation embeddings added to keys and values).
 
@@ -101,18 +116,13 @@ class GraphEncoder(nn.Module):
                  heads: int = 4, dropout: float = 0.1):
         super().__init__()
         self.kind = kind
-        convs = []
-        for _ in range(num_layers):
-            if kind == "rgcn":
-                convs.append(BasisRGCNConv(dim, dim, num_relations, num_bases=num_bases))
-            elif kind == "gatv2":
-                convs.append(GATv2Conv(dim, dim // heads, heads=heads, edge_dim=dim, dropout=dropout,
-                                       add_self_loops=True, fill_value="mean"))
-            elif kind == "transformer":
-                convs.append(TransformerConv(dim, dim // heads, heads=heads, edge_dim=dim, dropout=dropout,
-                                             root_weight=True))
-            else:
-                raise ValueError(f"unknown GNN kind {kind!r}")
+        if kind not in GNN_CONVS:
+            raise ValueError(f"unknown GNN kind {kind!r}; registered: {sorted(GNN_CONVS)}")
+        entry = GNN_CONVS[kind]
+        #: Whether the convolution takes relation ids (R-GCN) or relation embeddings as edge features.
+        self.typed = entry.typed
+        convs = [entry.build(dim=dim, num_relations=num_relations, num_bases=num_bases, heads=heads, dropout=dropout)
+                 for _ in range(num_layers)]
         self.convs = nn.ModuleList(convs)
         self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(num_layers))
         self.dropout = nn.Dropout(dropout)
@@ -127,7 +137,7 @@ class GraphEncoder(nn.Module):
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_type: torch.Tensor,
                 edge_attr: torch.Tensor | None = None) -> torch.Tensor:
         for conv, norm in zip(self.convs, self.norms):
-            if self.kind == "rgcn":
+            if self.typed:
                 h = conv(x, edge_index, edge_type)
             else:
                 h = conv(x, edge_index, edge_attr=edge_attr)

@@ -1,6 +1,8 @@
 """The KG-augmented classifier: backbone + GNN + gated cross-attention fusion + task heads."""
 from __future__ import annotations
 
+import dataclasses
+
 import shutil
 import warnings
 from dataclasses import dataclass, field
@@ -250,6 +252,17 @@ class KGAugmentedModel(nn.Module):
         state.gates[self.fusion_layers[pos]] = block.gate_value()
         return hidden if is_tensor else (hidden, *output[1:])
 
+    def _drop_graphs(self, graph: GraphBatch) -> GraphBatch:
+        """Whole-graph dropout (training only): each example loses its subgraph with probability
+        ``config.graph_dropout``, so the backbone alone must still classify it. A model trained
+        so can fall back to the language model where the graph has nothing to say."""
+        b = graph.node_mask.shape[0]
+        keep = torch.rand(b, 1, device=graph.node_mask.device) >= self.config.graph_dropout   # [B, 1]
+        mention_nodes = graph.mention_nodes
+        if mention_nodes is not None:
+            mention_nodes = torch.where(keep, mention_nodes, torch.full_like(mention_nodes, -1))
+        return dataclasses.replace(graph, node_mask=graph.node_mask & keep, mention_nodes=mention_nodes)
+
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 graph: GraphBatch | None = None, token_type_ids: torch.Tensor | None = None,
                 labels: dict[str, torch.Tensor] | None = None, output_attentions: bool = True) -> KGOutput:
@@ -280,6 +293,10 @@ class KGAugmentedModel(nn.Module):
         hold_out = want_loss and self.training and self.link_loss is not None
         if encode:
             nodes, target_edges = self.encode_graph(graph, hold_out_edges=hold_out)
+            gnn_node_mask = graph.node_mask.bool()   # the link loss scores the GNN's nodes
+            if self.training and self.config.graph_dropout > 0:  # after the GNN: its link loss is kept
+                graph = self._drop_graphs(graph)
+                align = align and bool((graph.mention_nodes >= 0).any())
             node_mask = graph.node_mask.bool()
         else:
             nodes, target_edges = self.heads.heads[0].weight.new_zeros(b, 0, self.config.gnn_dim), None
@@ -319,7 +336,7 @@ class KGAugmentedModel(nn.Module):
             losses.update(self._task_losses(logits, labels, b))
             if graph is not None and self.link_loss is not None and target_edges.numel():
                 et = graph.edge_type[target_edges]
-                losses["link"] = self.link_loss(nodes.reshape(-1, nodes.shape[-1]), node_mask.reshape(-1),
+                losses["link"] = self.link_loss(nodes.reshape(-1, nodes.shape[-1]), gnn_node_mask.reshape(-1),
                                                 graph.edge_index[:, target_edges], self.relations(et))
             if align:
                 losses["align"] = alignment_loss(state.attentions, graph.mention_nodes)

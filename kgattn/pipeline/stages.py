@@ -29,6 +29,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -79,11 +80,11 @@ class Components:
         if spec.importer == "wordnet":
             from kgattn.datasets.wordnet import wordnet
 
-            return wordnet(spec.path, **spec.options)
+            return wordnet(spec.path, **spec.import_options())
         if spec.importer == "fb15k237":
             from kgattn.datasets.fb15k237 import fb15k237
 
-            return fb15k237(spec.path, **spec.options)
+            return fb15k237(spec.path, **spec.import_options())
         path = spec.path
         if not path.exists():
             raise ConfigError(f"{key}.path: {path} does not exist")
@@ -91,8 +92,8 @@ class Components:
             return KnowledgeGraph.load(path)
         if (spec.format or "").lower() in ("tsv", "triples") or (
                 spec.format is None and any(s in (".tsv", ".txt") for s in path.suffixes)):
-            return KnowledgeGraph.from_triples(path, names=spec.names, **spec.options)
-        return KnowledgeGraph.from_rdf(path, format=spec.format, **spec.options)
+            return KnowledgeGraph.from_triples(path, names=spec.names, **spec.import_options())
+        return KnowledgeGraph.from_rdf(path, format=spec.format, **spec.import_options())
 
     def load_kg(self, directory: Path):
         from kgattn.graph import KnowledgeGraph
@@ -103,18 +104,13 @@ class Components:
         from kgattn.linking import EntityLinker
 
         ls = spec.linker
-        # Unset (None) settings keep EntityLinker's own defaults.
-        given = {k: v for k, v in (("top_k", ls.top_k), ("nil_threshold", ls.nil_threshold)) if v is not None}
-        return EntityLinker(kg, nlp=ls.spacy_model, disambiguate=ls.disambiguate,
-                            backbone=ls.backbone or spec.model.backbone, **given, **ls.options)
+        return EntityLinker(kg, nlp=ls.spacy_model, backbone=ls.backbone or spec.model.backbone,
+                            **ls.linker_arguments())
 
     def make_classifier(self, kg, linker, spec: PipelineSpec, **overrides):
         from kgattn.api import KGClassifier
 
-        m, t = spec.model, spec.train
-        params = dict(backbone=m.backbone, gnn=m.gnn, fusion_layers=m.fusion_layers, max_nodes=m.max_nodes,
-                      hops=m.hops, max_epochs=t.max_epochs, batch_size=t.batch_size, lr=t.lr, seed=t.seed,
-                      devices=t.devices, strategy=t.strategy, accelerator=t.accelerator)
+        params = {**spec.model.model_dump(), **spec.features.model_dump(), **spec.train.model_dump()}
         local_world = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
         if local_world > 1 and "TORCHELASTIC_RUN_ID" in os.environ:
             # Under torchrun every rank runs this same code: train with DDP over the ranks
@@ -123,8 +119,6 @@ class Components:
                 params["devices"] = local_world
             if params["strategy"] == "auto":
                 params["strategy"] = "ddp"
-        params.update(m.options)
-        params.update(t.options)
         params.update(overrides)
         return KGClassifier(kg=kg, linker=linker, **params)
 
@@ -318,6 +312,10 @@ def load_split(ctx: Context, split: str) -> SplitData:
     tasks = list(ctx.spec.corpus.labels)
     table = pq.read_table(ctx.run.path / "link" / "linked.parquet",
                           columns=["id", "text", "split", "mentions", *tasks], filters=[("split", "=", split)])
+    cap = ctx.spec.corpus.max_train_rows
+    if split == "train" and cap is not None and table.num_rows > cap:
+        keep = np.sort(np.random.default_rng(ctx.spec.corpus.seed).permutation(table.num_rows)[:cap])
+        table = table.take(keep)
     return SplitData(table.column("id").to_pylist(), table.column("text").to_pylist(),
                      {t: table.column(t).to_pylist() for t in tasks}, mentions_from_arrow(table.column("mentions")))
 
@@ -325,8 +323,7 @@ def load_split(ctx: Context, split: str) -> SplitData:
 def fit_classifier(ctx: Context, train: SplitData, val: SplitData | None, **overrides):
     if len(train) == 0:
         raise CorpusError("the train split is empty; check corpus.split_column / split_ratios")
-    if not any("progress_bar" in o for o in (ctx.spec.model.options, ctx.spec.train.options)):
-        overrides.setdefault("progress_bar", ctx.progress and ctx.rank == 0)   # Lightning's bar
+    overrides.setdefault("progress_bar", ctx.progress and ctx.rank == 0)   # Lightning's bar
     clf = ctx.components.make_classifier(ctx.kg, ctx.linker, ctx.spec, **overrides)
     val_arg = (val.texts, val.labels, val.mentions) if val is not None and len(val) else None
     return clf.fit(train.texts, train.labels, val=val_arg, mentions=train.mentions)

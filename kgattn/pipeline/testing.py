@@ -215,11 +215,12 @@ class FakeClassifier:
 class FakeComponents:
     """:class:`kgattn.pipeline.stages.Components` built from the fakes above.
 
-    ``kg.path`` must be a TSV of triples. ``model.options`` go to :class:`FakeClassifier`.
+    ``kg.path`` must be a TSV of triples.
     """
 
-    def __init__(self):
+    def __init__(self, delay: float = 0.0):
         self.trained: list[dict] = []
+        self.delay = delay  # FakeClassifier's sleep per predicted batch
 
     def import_kg(self, spec):
         return FakeGraph.from_tsv(spec.path)
@@ -231,7 +232,7 @@ class FakeComponents:
         return FakeLinker(kg)
 
     def make_classifier(self, kg, linker, spec, **overrides):
-        params = {"seed": spec.train.seed, **spec.model.options, **overrides}
+        params = {"seed": spec.train.seed, "batch_size": spec.train.batch_size, "delay": self.delay, **overrides}
         params.pop("output_dir", None)
         self.trained.append(params)
         return FakeClassifier(kg=kg, linker=linker, **params)

@@ -7,7 +7,7 @@ once per corpus in :class:`Featurizer`; the per-step :class:`Collator` only pads
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -109,6 +109,32 @@ def _mention_token_nodes(offsets: np.ndarray, mentions: Sequence[Mention], posit
     return torch.from_numpy(out)
 
 
+#: Characters read per kept token before tokenizing a long text (see ``Featurizer._tokenize``).
+CHARS_PER_TOKEN = 32
+
+
+def _clip(text: str, budget: int) -> str:
+    """``text`` cut at the last whitespace before ``budget`` characters (unchanged if shorter)."""
+    if len(text) <= budget:
+        return text
+    cut = max(text.rfind(ws, 0, budget) for ws in (" ", "\n", "\t"))
+    return text[:cut] if cut > 0 else text
+
+
+def linked_window(text: str, covered_end: int) -> int:
+    """Characters of ``text`` the linker reads when the kept tokens end at ``covered_end``.
+
+    The whole text when nothing but whitespace follows the kept tokens; otherwise up to the end of
+    the word the last kept token is in (a mention cut mid-word would link to the wrong node).
+    """
+    if not text[covered_end:].strip():
+        return len(text)
+    end = covered_end
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return end
+
+
 def seeds_of(mentions: Sequence[Mention]) -> list[int]:
     """Linked nodes of the mentions, in text order, each once."""
     return list(dict.fromkeys(m.node for m in mentions if m.node is not None))
@@ -125,10 +151,12 @@ class Featurizer:
         hops, max_nodes: passed to ``kg.subgraphs``.
         max_length: tokens kept per text; longer texts are truncated, with a warning the first
             time (``num_truncated`` counts them all).
+        scorers: optional ``texts -> [scorer]``: one subgraph scorer per text (see
+            :meth:`KnowledgeGraph.subgraph`) that decides which nodes fill ``max_nodes``.
     """
 
     def __init__(self, tokenizer, kg=None, linker=None, hops: int = 2, max_nodes: int = 32,
-                 max_length: int = 128):
+                 max_length: int = 128, scorers: Callable | None = None):
         if not getattr(tokenizer, "is_fast", False):
             raise ConfigError("the backbone's tokenizer must be a fast tokenizer (offsets are needed "
                               "to map linked mentions to tokens)")
@@ -138,12 +166,37 @@ class Featurizer:
         self.hops = hops
         self.max_nodes = max_nodes
         self.max_length = max_length
+        self.scorers = scorers
         self.num_truncated = 0
         self._warned = False
 
     @property
     def uses_graph(self) -> bool:
         return self.kg is not None
+
+    def _tokenize(self, texts: list[str]):
+        """Tokenize with truncation, reading a long text only as far as the kept tokens can reach.
+
+        A text longer than ``CHARS_PER_TOKEN * max_length`` characters is cut at the last
+        whitespace before that budget (so no word is split) before tokenizing; if the cut text
+        still fills ``max_length`` tokens, those are exactly the tokens of the whole text. The rare
+        text whose cut falls short (very long words) is tokenized whole.
+        """
+        def tokenize(batch):
+            return self.tokenizer(batch, truncation=True, max_length=self.max_length,
+                                  return_offsets_mapping=True, return_attention_mask=False)
+
+        budget = CHARS_PER_TOKEN * self.max_length
+        clipped = [_clip(t, budget) for t in texts]
+        enc = tokenize(clipped)
+        short = [i for i, (t, c) in enumerate(zip(texts, clipped))
+                 if len(c) < len(t) and len(enc["input_ids"][i]) < self.max_length]
+        if short:
+            again = tokenize([texts[i] for i in short])
+            for key in enc.keys():
+                for j, i in enumerate(short):
+                    enc[key][i] = again[key][j]
+        return enc
 
     def link(self, texts: Sequence[str]) -> list[list[Mention]]:
         if self.linker is None:
@@ -155,33 +208,39 @@ class Featurizer:
         texts = check_texts(texts)
         if not texts:
             return []
+        # Tokenize first: the linker then reads only the characters the kept tokens cover.
+        enc = self._tokenize(texts)
+        offsets = [np.asarray(o, dtype=np.int64).reshape(-1, 2) for o in enc["offset_mapping"]]
+        covered = [int(o[:, 1].max()) for o in offsets]  # end of the last kept token's span
+        kept = [linked_window(text, end) for text, end in zip(texts, covered)]
         if self.uses_graph:
             if mentions is None:
-                mentions = self.link(texts)
+                mentions = self.link([text[:end] for text, end in zip(texts, kept)])
             elif len(mentions) != len(texts):
                 raise ConfigError(f"{len(mentions)} mention lists for {len(texts)} texts")
             mentions = [tuple(ms) for ms in mentions]
-            subgraphs = self.kg.subgraphs([seeds_of(ms) for ms in mentions], hops=self.hops,
-                                          max_nodes=self.max_nodes)
+            seeds = [seeds_of(ms) for ms in mentions]
+            if self.scorers is None:
+                subgraphs = self.kg.subgraphs(seeds, hops=self.hops, max_nodes=self.max_nodes)
+            else:
+                scorers = self.scorers([text[:end] for text, end in zip(texts, kept)])
+                subgraphs = [self.kg.subgraph(s, hops=self.hops, max_nodes=self.max_nodes, scorer=sc)
+                             for s, sc in zip(seeds, scorers)]
         else:
             # A no-graph model ignores any mentions given: it never sees nodes.
             mentions = [()] * len(texts)
             subgraphs = [Subgraph.empty()] * len(texts)
-        enc = self.tokenizer(texts, truncation=True, max_length=self.max_length,
-                             return_offsets_mapping=True, return_attention_mask=False)
         types = enc.get("token_type_ids")
         examples, n_truncated = [], 0
         for i, text in enumerate(texts):
-            offsets = np.asarray(enc["offset_mapping"][i], dtype=np.int64).reshape(-1, 2)
-            # Truncated when text remains after the last real token's span.
-            truncated = bool(text[int(offsets[:, 1].max()):].strip())
+            truncated = bool(text[covered[i]:].strip())
             n_truncated += truncated
             sub = subgraphs[i]
             position = {int(n): p for p, n in enumerate(sub.nodes.tolist())}
             examples.append(Example(
                 input_ids=torch.tensor(enc["input_ids"][i], dtype=torch.long),
                 token_type_ids=None if types is None else torch.tensor(types[i], dtype=torch.long),
-                mention_nodes=_mention_token_nodes(offsets, mentions[i], position),
+                mention_nodes=_mention_token_nodes(offsets[i], mentions[i], position),
                 subgraph=sub, mentions=mentions[i], truncated=truncated))
         self.num_truncated += n_truncated
         if n_truncated and not self._warned:

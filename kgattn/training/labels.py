@@ -19,6 +19,8 @@ def _scalar(value, task: str, index: int) -> Label:
     if isinstance(value, np.generic):
         value = value.item()
     # Floats are refused because 1.0 and 1 would be two classes, and NaN never equals itself.
+    if isinstance(value, str) and not value.strip():  # the pipeline refuses these too: a reading error
+        raise LabelError(f"task {task!r}, index {index}: label is an empty string")
     if isinstance(value, (str, bool, int)):
         return value
     raise LabelError(f"task {task!r}, index {index}: label {value!r} has type {type(value).__name__}; "

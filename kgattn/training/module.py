@@ -1,8 +1,6 @@
 """The Lightning module that trains a :class:`KGAugmentedModel` on classification tasks."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import lightning as L
 import torch
 from torchmetrics import MetricCollection
@@ -10,40 +8,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from kgattn.errors import ConfigError
 from kgattn.training.collate import ModelBatch
-
-SCHEDULES = ("linear", "cosine", "constant")
-
-
-@dataclass(frozen=True)
-class OptimConfig:
-    """Optimiser and schedule settings.
-
-    AdamW with two learning rates: ``backbone_lr`` for the pretrained backbone and ``lr`` for
-    the new layers (GNN, fusion, heads). ``backbone_lr=0`` freezes the backbone. ``gate_lr``
-    (None = ``lr``) gives the zero-initialised fusion gates their own rate: with warm-up and
-    decay, AdamW moves a gate by at most about ``lr`` per step, which caps how far the graph
-    path can open in a short schedule. Biases and
-    normalisation weights get no weight decay. The rate rises linearly from 0 over the first
-    ``warmup_ratio`` of the optimiser steps, then decays to 0 (``"linear"`` or ``"cosine"``)
-    or stays (``"constant"``).
-    """
-
-    lr: float = 1e-3
-    backbone_lr: float = 3e-5
-    gate_lr: float | None = None
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    schedule: str = "linear"
-
-    def __post_init__(self):
-        if self.schedule not in SCHEDULES:
-            raise ConfigError(f"schedule {self.schedule!r} is not one of {list(SCHEDULES)}")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        if self.lr <= 0 or self.backbone_lr < 0 or (self.gate_lr is not None and self.gate_lr <= 0):
-            raise ConfigError(f"learning rates must be positive (lr={self.lr}, backbone_lr={self.backbone_lr}, "
-                              f"gate_lr={self.gate_lr})")
-
+from kgattn.training.config import OptimConfig
 
 def attention_summary(attentions, attention_mask: torch.Tensor) -> torch.Tensor:
     """Per fusion layer, how much each example's tokens attend to each key.

@@ -5,7 +5,6 @@ import importlib.util
 import logging
 import os
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
@@ -13,62 +12,14 @@ import torch
 from lightning.pytorch.callbacks import BasePredictionWriter, EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-from kgattn.device import lightning_precision, pick_device
 from kgattn.errors import ConfigError
+from kgattn.training.config import TrainerConfig
 
 #: The validation metric that picks the best checkpoint and drives early stopping.
 MONITOR, MONITOR_MODE = "val/macro_f1", "max"
 
 
-@dataclass(frozen=True)
-class TrainerOptions:
-    """What the Lightning ``Trainer`` is built from (see :func:`build_trainer`).
-
-    ``precision="auto"`` uses bf16 autocast on CUDA devices that support it and fp32 elsewhere
-    (:func:`kgattn.device.lightning_precision`); ``"bf16"`` asks for bf16 wherever supported,
-    ``"32"`` never autocasts; a Lightning precision string (``"16-mixed"``) passes through.
-    ``patience`` enables early stopping on ``val/macro_f1`` (needs validation data).
-    """
-
-    max_epochs: int = 3
-    max_steps: int = -1
-    grad_clip: float | None = 1.0
-    accumulate: int = 1
-    precision: str = "auto"
-    seed: int = 0
-    patience: int | None = None
-    devices: int | str = "auto"
-    strategy: str = "auto"
-    accelerator: str = "auto"
-    progress_bar: bool = True
-    log_every_n_steps: int = 10
-    num_sanity_val_steps: int = 0
-
-    def __post_init__(self):
-        if self.accumulate < 1:
-            raise ConfigError(f"accumulate must be >= 1, got {self.accumulate}")
-        if self.max_epochs < 1 and self.max_steps < 1:
-            raise ConfigError("max_epochs (or max_steps) must be >= 1")
-        if self.patience is not None and self.patience < 1:
-            raise ConfigError(f"patience must be >= 1 or None, got {self.patience}")
-
-    def lightning_strategy(self) -> str:
-        """``"ddp"`` becomes ``"ddp_find_unused_parameters_true"``.
-
-        Which parameters take part in the loss depends on the batch (a batch without any edge
-        leaves the relation embeddings out of the link loss, an absent loss term leaves its
-        uncertainty weight out), and plain DDP fails on the first such batch.
-        """
-        return "ddp_find_unused_parameters_true" if self.strategy == "ddp" else self.strategy
-
-    def lightning_precision(self) -> str:
-        if self.precision in ("auto", "bf16", "32"):
-            accel = self.accelerator if self.accelerator not in ("auto", "gpu") else None
-            return lightning_precision(pick_device(accel), self.precision)
-        return self.precision
-
-
-def seed_everything(options: TrainerOptions) -> None:
+def seed_everything(options: TrainerConfig) -> None:
     """Seed python, numpy and torch (and dataloader workers) through Lightning."""
     L.seed_everything(options.seed, workers=True, verbose=False)
 
@@ -85,8 +36,9 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
 
 
-def build_trainer(options: TrainerOptions, output_dir: str | Path, has_val: bool,
-                  extra_callbacks: list | None = None) -> tuple[L.Trainer, ModelCheckpoint | None]:
+def build_trainer(options: TrainerConfig, output_dir: str | Path, has_val: bool,
+                  extra_callbacks: list | None = None, log_every: int | None = None
+                  ) -> tuple[L.Trainer, ModelCheckpoint | None]:
     """A ``Trainer`` writing logs (CSV, and TensorBoard when installed) and checkpoints under ``output_dir``.
 
     With validation data the best epoch by ``val/macro_f1`` is kept as a weights-only
@@ -94,7 +46,8 @@ def build_trainer(options: TrainerOptions, output_dir: str | Path, has_val: bool
     algorithms (warning, not failing, where an op has none); call :func:`seed_everything`
     before building the model so its initialisation is seeded too.
     """
-    if options.patience is not None and not has_val:
+    patience = options.early_stopping(has_val)
+    if patience is not None and not has_val:  # KGClassifier.fit says so before any linking
         raise ConfigError("patience (early stopping) needs validation data: pass val=(texts, labels)")
     output_dir = Path(output_dir)
     _quiet_lightning()
@@ -107,8 +60,8 @@ def build_trainer(options: TrainerOptions, output_dir: str | Path, has_val: bool
         checkpoint = ModelCheckpoint(dirpath=output_dir / "checkpoints", filename="best-{epoch}",
                                      monitor=MONITOR, mode=MONITOR_MODE, save_top_k=1, save_weights_only=True)
         callbacks.append(checkpoint)
-    if options.patience is not None:
-        callbacks.append(EarlyStopping(monitor=MONITOR, mode=MONITOR_MODE, patience=options.patience))
+    if patience is not None:
+        callbacks.append(EarlyStopping(monitor=MONITOR, mode=MONITOR_MODE, patience=patience))
     callbacks += extra_callbacks or []
     trainer = L.Trainer(
         max_epochs=options.max_epochs, max_steps=options.max_steps,
@@ -117,7 +70,7 @@ def build_trainer(options: TrainerOptions, output_dir: str | Path, has_val: bool
         gradient_clip_val=options.grad_clip, accumulate_grad_batches=options.accumulate,
         deterministic="warn", default_root_dir=output_dir, logger=loggers, callbacks=callbacks,
         enable_progress_bar=options.progress_bar, enable_model_summary=False,
-        log_every_n_steps=options.log_every_n_steps, num_sanity_val_steps=options.num_sanity_val_steps,
+        log_every_n_steps=log_every or options.log_every_n_steps, num_sanity_val_steps=0,
         enable_checkpointing=has_val, limit_val_batches=None if has_val else 0,
     )
     return trainer, checkpoint

@@ -1,0 +1,96 @@
+"""Building blocks of the pipeline spec: path values, the strict section base, and sections
+derived from the option schemas of :mod:`kgattn.schemas` (so every option is declared once)."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, create_model, model_serializer, \
+    model_validator
+
+from kgattn.errors import ConfigError
+from kgattn.paths import data_dir
+from kgattn.schemas import SCHEMAS, build, field_default, field_types, user_fields
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def expand_vars(value: str) -> str:
+    """Expand ``${VAR}``/``$VAR`` and ``~``; an unset variable is an error (except KGATTN_DATA)."""
+    def repl(match: re.Match) -> str:
+        name = match.group(1) or match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if name == "KGATTN_DATA":
+            return str(data_dir().resolve())
+        raise ValueError(f"environment variable {name} is not set (in {value!r})")
+
+    return os.path.expanduser(_VAR.sub(repl, value))
+
+
+def _path(value: Any, info: ValidationInfo) -> Any:
+    if value is None or isinstance(value, Path):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a path string, got {type(value).__name__}")
+    expanded = Path(expand_vars(value))
+    base = (info.context or {}).get("base_dir")
+    if not expanded.is_absolute() and base is not None:
+        expanded = Path(base) / expanded
+    return expanded
+
+
+#: A filesystem path: env vars and ``~`` expanded, relative paths resolved against the spec file.
+PathValue = Annotated[Path, BeforeValidator(_path)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    #: Optional fields added after specs were in use: left out of the dump (and so of the run
+    #: and stage hashes) while unset, so older specs keep their run directories.
+    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        data = handler(self)
+        for key in self._OMIT_UNSET:
+            if data.get(key, 0) is None:
+                del data[key]
+        return data
+
+class SchemaSection(Section):
+    """A section whose keys are fields of option schemas; after type checks, the schemas' own
+    validation runs too (so ``kgattn check`` catches an unknown GNN name before any work)."""
+
+    concerns: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _schema_checks(self) -> "SchemaSection":
+        values = self.model_dump()
+        for concern in self.concerns:
+            try:
+                build(concern, values)
+            except ConfigError as exc:  # "[key] message": the spec's error names section.key
+                raise ValueError(f"[{exc.key}] {exc}" if exc.key else str(exc)) from None
+        return self
+
+
+def schema_section(name: str, doc: str, concerns: tuple[str, ...], exclude: tuple[str, ...] = ()) -> type[Section]:
+    """A strict pydantic section with one key per user field of the named schemas (same types,
+    same defaults), minus ``exclude``."""
+    fields: dict[str, Any] = {}
+    for concern in concerns:
+        schema = SCHEMAS[concern]
+        hints = field_types(schema)
+        for f in user_fields(schema):
+            if f.name in exclude:
+                continue
+            default = field_default(f)
+            value = Field(default_factory=lambda d=default: type(d)(d)) if isinstance(default, (list, dict)) \
+                else Field(default)
+            fields[f.name] = (hints[f.name], value)
+    section = create_model(name, __base__=SchemaSection, __doc__=doc, **fields)
+    section.concerns = concerns
+    return section

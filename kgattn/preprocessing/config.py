@@ -1,0 +1,49 @@
+"""The feature schema: how a text becomes model input (light: no torch)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kgattn.embeddings.templates import DEFAULT_TEMPLATE, check_template
+from kgattn.errors import ConfigError
+
+#: How the nodes of a capped subgraph are chosen (see :class:`FeatureConfig`).
+RANKINGS = ("hops", "relevance")
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Tokens kept per text, the subgraph cut around its linked entities, and the node text.
+
+    ``max_length``: tokens kept per text (clamped to the backbone's limit); the linker reads only
+    the characters those tokens cover, so a 2 MB text costs what its first ``max_length`` tokens
+    cost. ``max_nodes``/``hops``: the subgraph of at most ``max_nodes`` nodes within ``hops`` of
+    the linked entities. ``node_template``: the text whose backbone encoding is a node's feature
+    vector (``{label}`` and ``{description}``, e.g. WordNet's gloss). ``shuffle_graph``: the
+    shuffled-graph control, every text gets another text's subgraph (a fixed-seed cycle over each
+    corpus passed in), in training and at inference. ``subgraph_ranking``: which nodes fill the
+    ``max_nodes`` slots when the neighbourhood is larger: ``"hops"`` (nearest first) or
+    ``"relevance"`` (QA-GNN's relevance scoring: the cosine similarity between a node's feature
+    vector and the backbone's encoding of the text, nearest hop breaking ties).
+    """
+
+    max_length: int = 128
+    max_nodes: int = 32
+    hops: int = 2
+    node_template: str = DEFAULT_TEMPLATE
+    shuffle_graph: bool = False
+    subgraph_ranking: str = "hops"
+
+    def __post_init__(self):
+        for key in ("max_length", "max_nodes"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{key} must be an integer >= 1, got {value!r}", key=key)
+        if isinstance(self.hops, bool) or not isinstance(self.hops, int) or self.hops < 0:
+            raise ConfigError(f"hops must be an integer >= 0, got {self.hops!r}", key="hops")
+        if self.subgraph_ranking not in RANKINGS:
+            raise ConfigError(f"subgraph_ranking must be one of {list(RANKINGS)}, got {self.subgraph_ranking!r}",
+                              key="subgraph_ranking")
+        try:
+            check_template(self.node_template)
+        except ConfigError as exc:
+            raise ConfigError(str(exc), key="node_template") from None
