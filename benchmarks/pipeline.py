@@ -38,10 +38,11 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the test doubles (tests/doubles.py)
 
 from kgattn.pipeline.corpus import CorpusReader, SplitRule  # noqa: E402
 from kgattn.pipeline.runner import run_pipeline  # noqa: E402
-from kgattn.pipeline.testing import TOY_CITIES, FakeClassifier, FakeComponents, write_toy_world  # noqa: E402
+from doubles import TOY_CITIES, FakeClassifier, FakeComponents, write_toy_world  # noqa: E402
 
 QUICKSTART_TARGET_S = 300
 

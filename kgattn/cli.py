@@ -7,8 +7,13 @@ command is given again.
 from __future__ import annotations
 
 import functools
+import gzip
+import lzma
+import os
 import shlex
 import sys
+import warnings
+import zlib
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -28,14 +33,44 @@ app.add_typer(corpus_app, name="corpus")
 COMPONENTS = None
 
 
+#: Low-level errors of reading a damaged or truncated compressed file. click would take an
+#: ``EOFError`` for Ctrl-D and print only "Aborted!"; these are user-caused (a damaged input).
+_DAMAGED_FILE_ERRORS: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError)
+
+
+def _file_in_traceback(exc: BaseException) -> str | None:
+    """The file being read where ``exc`` was raised: the innermost frame whose ``self`` is an open
+    file object with a name, or that holds a ``path``/``filename`` variable naming a file."""
+    tb, found = exc.__traceback__, None
+    while tb is not None:
+        frame_locals = tb.tb_frame.f_locals
+        owner = frame_locals.get("self")
+        with warnings.catch_warnings():   # GzipFile.filename is deprecated (for .name)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            candidates = [getattr(owner, "name", None), getattr(owner, "filename", None),
+                          frame_locals.get("path"), frame_locals.get("filename")]
+        for value in candidates:
+            if isinstance(value, (str, os.PathLike)) and os.path.isfile(value):
+                found = os.fspath(value)
+                break
+        tb = tb.tb_next
+    return found
+
+
 def _user_errors(func):
-    """Print kgattn's user errors as one line (exit 2) instead of a traceback."""
+    """Print user-caused errors as one ``error:`` line (exit 2) instead of a traceback: kgattn's
+    own errors, and the low-level errors of a truncated or damaged compressed input file."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except KGAttnError as exc:
             typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except _DAMAGED_FILE_ERRORS as exc:
+            where = _file_in_traceback(exc)
+            typer.echo(f"error: {where + ': ' if where else ''}the file is truncated or damaged "
+                       f"({type(exc).__name__}: {exc})", err=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             typer.echo("interrupted; run the same command again to resume", err=True)
@@ -50,16 +85,27 @@ RunDirOpt = Annotated[Optional[Path], typer.Option(
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")]
 
 
+def _spec_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def _command() -> str:
     return "kgattn " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
 def _run(pipeline: Path, stages: list[str] | None, run_dir: Path | None, progress: bool,
          force: list[str] = (), spec=None) -> None:
+    from kgattn.pipeline.check import require_resources
     from kgattn.pipeline.runner import run_pipeline
     from kgattn.pipeline.spec import load_spec
 
     spec = spec or load_spec(pipeline)
+    # Missing files, an unresolvable backbone, an output over an input: refused in a second,
+    # before the graph is imported or a text linked.
+    require_resources(spec, pipeline, _spec_text(pipeline))
     result = run_pipeline(spec, stages=stages, run_dir=run_dir, components=COMPONENTS, progress=progress,
                           force=force, command=_command())
     from kgattn.pipeline.rundir import dist_info
@@ -74,6 +120,14 @@ def _run(pipeline: Path, stages: list[str] | None, run_dir: Path | None, progres
         else:
             typer.echo(f"  {stage:<9} {info} (finished earlier)")
     report = result.run_dir / "evaluate" / "report.html"
+    metrics = report.parent / "metrics.json"
+    if "evaluate" in result.stages and report.is_file() and metrics.is_file():
+        from kgattn.evaluation.headline import headline_table
+        from kgattn.persistence import read_json
+
+        typer.echo("")
+        typer.echo(headline_table(read_json(metrics, "evaluation metrics")))
+        typer.echo("")
     if report.is_file():
         typer.echo(f"report: {report}")
 
@@ -164,16 +218,30 @@ def predict(pipeline: PipelineArg,
         update["format"] = format
     if update:
         spec = spec.model_copy(update={"predict": spec.predict.model_copy(update=update)})
+    if output is not None:
+        from kgattn.errors import ConfigError
+        from kgattn.pipeline.predict import output_conflicts
+
+        conflicts = output_conflicts(spec)
+        if conflicts:   # named by the option the user typed, not by a line of the spec
+            raise ConfigError("--output: " + conflicts[0].split(": ", 1)[1])
     _run(pipeline, ["predict"], run_dir, progress, spec=spec)
 
 
 @app.command()
 @_user_errors
 def check(pipeline: PipelineArg) -> None:
-    """Validate a pipeline spec and print its run directory and stage keys."""
+    """Validate a pipeline spec and what a run needs, and print its run directory and stage keys.
+
+    Checks in a second, before any linking: the keys and values, the graph source, the corpus
+    and prediction files, the data set folder, the backbone, the spaCy pipeline, and that the
+    prediction output is not an input. Exit 2 with one error line naming each problem's key.
+    """
+    from kgattn.pipeline.check import require_resources
     from kgattn.pipeline.spec import load_spec
 
     spec = load_spec(pipeline)
+    require_resources(spec, pipeline, _spec_text(pipeline))
     typer.echo(f"{pipeline}: valid")
     typer.echo(f"run directory: {Path(spec.run_root) / f'{spec.name}-{spec.config_hash}'}")
     for stage in ("link", "train", "evaluate", "predict"):

@@ -115,6 +115,7 @@ class Predictor:
         directory = Path(directory)
         data = KGDataModule(self.preprocessor.collator(use_graph), self.batch_size, predict=ExampleDataset(examples))
         trainer = L.Trainer(accelerator=trainer_config.accelerator, devices=trainer_config.devices,
+                            num_nodes=trainer_config.num_nodes,
                             strategy=trainer_config.lightning_strategy(),
                             precision=trainer_config.lightning_precision(), logger=False,
                             callbacks=[PredictionFileWriter(directory)], enable_progress_bar=progress_bar,

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import kgattn.cli as cli
-from kgattn.pipeline.testing import FakeComponents, write_toy_world
+from doubles import FakeComponents, write_toy_world
 
 REPO = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -119,3 +119,33 @@ def test_corpus_prepare_trec_and_conll(tmp_path):
     assert rows[1]["text"][rows[1]["mention_start"]:rows[1]["mention_end"]] == "German"
     missing = runner.invoke(cli.app, ["corpus", "prepare", "trec", "-o", str(out), "--data-dir", str(conll)])
     assert missing.exit_code == 2 and "TREC file not found" in missing.output
+
+
+def test_run_ends_with_the_headline_table_and_the_report_path(tmp_path, fakes):
+    spec = write_toy_world(tmp_path, rows=60, extra_spec="evaluate: {seeds: [0, 1], bootstrap: 200, "
+                                                         "permutations: 200}\n")
+    result = runner.invoke(cli.app, ["run", str(spec), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    report = Path(out.split("report: ")[1].split()[0])
+    metrics = json.loads((report.parent / "metrics.json").read_text())
+    tm = metrics["tasks"]["label"]
+    lines = out.splitlines()
+    title = lines.index("task label: 12 test examples, seeds 0, 1; accuracy and differences in points")
+    assert lines[title + 1].split() == ["variant", "accuracy", "95%", "interval", "macro-F1", "full", "−",
+                                        "variant", "95%", "interval"]
+    rows = {line.split()[0]: line.split() for line in lines[title + 2:title + 6]}
+    assert list(rows) == ["full", "no_graph", "shuffled_graph", "graph_removed"]
+    for variant, cells in rows.items():
+        vm = tm["variants"][variant]
+        assert cells[1] == f"{100 * vm['accuracy']['mean']:.1f}"
+        assert " ".join(cells[2:4]) == f"[{100 * vm['accuracy_ci']['low']:.1f}, {100 * vm['accuracy_ci']['high']:.1f}]"
+        assert cells[4] == f"{100 * vm['macro_f1']['mean']:.1f}"
+        if variant != "full":
+            b = tm["paired"][f"full_vs_{variant}"]["bootstrap"]
+            assert cells[5:] == [f"{100 * b['diff']:+.1f}", f"[{100 * b['low']:.1f},", f"{100 * b['high']:.1f}]"]
+    assert len(rows["full"]) == 5                  # no difference of full with itself
+    assert lines.index(f"report: {report}") > title
+    # A rerun where everything is finished still ends with the table.
+    again = runner.invoke(cli.app, ["run", str(spec), "--no-progress"])
+    assert again.exit_code == 0 and "task label: 12 test examples" in again.stdout

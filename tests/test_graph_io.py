@@ -11,7 +11,7 @@ import pytest
 
 from kgattn.datasets.fb15k237 import fb15k237
 from kgattn.datasets.wordnet import find_wordnet, wordnet
-from kgattn.errors import DatasetNotFoundError, FingerprintMismatchError, GraphFormatError
+from kgattn.errors import DatasetNotFoundError, FingerprintMismatchError, GraphFormatError, SavedFileError
 from kgattn.graph import GraphWarning, KnowledgeGraph
 
 FIX = Path(__file__).parent / "fixtures" / "graph"
@@ -128,12 +128,12 @@ def test_load_detects_tampering_and_bad_dirs(tmp_path):
     KnowledgeGraph.load(d)  # cheap load trusts meta.json
     with pytest.raises(FingerprintMismatchError, match="altered"):
         KnowledgeGraph.load(d, verify=True)
-    with pytest.raises(FileNotFoundError, match="meta.json"):
+    with pytest.raises(SavedFileError, match="meta.json"):
         KnowledgeGraph.load(tmp_path / "nothing")
     meta = json.loads((d / "meta.json").read_text())
     meta["version"] = 999
     (d / "meta.json").write_text(json.dumps(meta))
-    with pytest.raises(GraphFormatError, match="format version"):
+    with pytest.raises(SavedFileError, match="version 999"):
         KnowledgeGraph.load(d)
 
 

@@ -17,7 +17,7 @@ import pytest
 from kgattn.errors import CorpusError
 from kgattn.pipeline.runner import run_pipeline
 from kgattn.pipeline.spec import load_spec
-from kgattn.pipeline.testing import FakeComponents, write_toy_world
+from doubles import FakeComponents, write_toy_world
 
 REPO = Path(__file__).resolve().parent.parent
 QUIET = dict(progress=False, log=lambda message: None)
@@ -122,11 +122,13 @@ def test_bad_row_fails_cleanly_and_nothing_looks_complete(tmp_path, monkeypatch)
     assert pq.read_metadata(result.run_dir / "link" / "linked.parquet").num_rows == 60
 
 
-_PREDICT_SCRIPT = """
+_PREDICT_SCRIPT = f"""
 import sys
+sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
 from kgattn.pipeline.runner import run_pipeline
-from kgattn.pipeline.testing import FakeComponents
-run_pipeline(sys.argv[1], stages=["predict"], run_dir=sys.argv[2], components=FakeComponents(delay=0.04),
+from doubles import FakeComponents
+delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
+run_pipeline(sys.argv[1], stages=["predict"], run_dir=sys.argv[2], components=FakeComponents(delay=delay),
              progress=False, log=lambda m: None)
 """
 
@@ -144,7 +146,7 @@ def test_sigkilled_predict_resumes_to_identical_output(tmp_path):
     run_pipeline(spec_path, stages=["train"], run_dir=run_dir, components=FakeComponents(delay=0.04), **QUIET)
     script = tmp_path / "predict.py"
     script.write_text(_PREDICT_SCRIPT)
-    cmd = [sys.executable, str(script), str(spec_path), str(run_dir)]
+    cmd = [sys.executable, str(script), str(spec_path), str(run_dir), "0.04"]
     done_dir = run_dir / "predict" / "done"
     rng = random.Random(5)
     partial_kills = 0
@@ -239,4 +241,23 @@ def test_max_train_rows_caps_the_training_split_only(tmp_path):
                          **QUIET)
     ids = [pq.read_table(r.run_dir / "link" / "linked.parquet").num_rows for r in (first, again)]
     assert ids == [60, 60]   # linking keeps every row; the cap is a seeded sample of the train split
-    assert again.stages["train"] == first.stages["train"]
+    keys = ("n_train", "n_val", "classes")
+    assert {k: again.stages["train"][k] for k in keys} == {k: first.stages["train"][k] for k in keys}
+
+
+def test_hybrid_variant_appends_the_knowledge_and_keeps_the_graph(tmp_path):
+    spec_path = write_toy_world(tmp_path, rows=60,
+                                extra_spec="evaluate: {seeds: [0], variants: [full, no_graph, hybrid, graph_removed], "
+                                           "bootstrap: 200, permutations: 200, text_max_length: 96}\n")
+    components = FakeComponents()
+    result = run_pipeline(spec_path, stages=["link", "train", "evaluate"], components=components, **QUIET)
+    task = json.loads((result.run_dir / "evaluate" / "metrics.json").read_text())["tasks"]["label"]
+    assert {"full", "no_graph", "hybrid", "graph_removed"} <= set(task["variants"])
+    assert "full_vs_hybrid" in task["paired"]
+    hybrid_runs = [p for p in components.trained if p.get("max_length") == 96]
+    assert len(hybrid_runs) == 1 and hybrid_runs[0]["use_graph"] is True
+    stored = json.loads((result.run_dir / "evaluate" / "predictions" / "hybrid-seed0.json").read_text())
+    assert stored["settings"] == {"text_max_length": 96}
+    slices = json.loads((result.run_dir / "evaluate" / "metrics.json").read_text())["slices"]["label"]
+    assert slices["linked"]["full"]["n"] + slices["unlinked"]["full"]["n"] == slices["all"]["full"]["n"] == 12
+    assert slices["all"]["full"]["accuracy"] == task["variants"]["full"]["accuracy"]["mean"]

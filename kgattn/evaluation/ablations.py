@@ -1,25 +1,10 @@
 """With/without-graph evaluation: train the variants for every seed, predict, summarise.
 
-Variants (the model architecture is the same in all of them):
-
-- ``full``: the model with its knowledge-graph subgraphs;
-- ``no_graph``: trained and evaluated with ``use_graph=False`` (the graph path is skipped);
-- ``shuffled_graph``: a control where each example gets another example's subgraph
-  (``shuffle_graph=True``): same amount of graph input, wrong content;
-- ``graph_removed``: the ``full`` model evaluated with the graph removed at inference only
-  (not trained separately), i.e. how much the trained model leans on the graph.
-
-Two simple knowledge baselines on the same splits (opt-in; they answer "does the fusion beat
-the obvious ways of using the same knowledge?"):
-
-- ``knowledge_as_text``: the no-graph model fine-tuned on texts with the linked nodes' labels
-  and their 1-hop neighbours' labels appended (:mod:`kgattn.graph.verbalize`);
-- ``graph_features``: no fusion; a bag of the subgraph's nodes and relation types through a
-  linear layer beside [CLS] (``fusion="bag"``, :class:`kgattn.models.bag.NodeBag`). With
-  ``graph_removed`` also listed, the same model is evaluated with its bag emptied as
-  ``graph_features_removed``: whether a gain of this baseline comes from the graph at all or
-  from its training run (its fusion blocks see no nodes, as the no-graph model's do; its bag's
-  parameters are what differs).
+What each variant trains and how it is scored is declared once, in the registry of
+:mod:`kgattn.evaluation.variants` (``full``, ``no_graph``, ``shuffled_graph``, ``graph_removed``,
+``knowledge_as_text``, ``graph_features`` and ``graph_features_removed`` are built in). The model
+architecture is the same in all of them. Scored-only variants (``graph_removed``: the ``full``
+model evaluated with the graph removed at inference) reuse a trained variant's model.
 
 The study is resumable: each (variant, seed, size) run stores its predictions as JSON
 (atomically) and a rerun skips runs whose predictions exist.
@@ -37,21 +22,12 @@ import numpy as np
 
 from kgattn.evaluation.metrics import classification_metrics, correctness, mean_std
 from kgattn.evaluation.stats import mcnemar_exact, paired_bootstrap_ci, permutation_test, seed_t_interval
+from kgattn.evaluation.variants import (REMOVAL_SWITCH, get_variant, ordered_variants, removed_counterpart,
+                                        scored_only_names, variant_title)
+from kgattn.persistence import write_json
 
-TRAINED_VARIANTS = ("full", "no_graph", "shuffled_graph", "knowledge_as_text", "graph_features")
-VARIANT_ORDER = ("full", "no_graph", "shuffled_graph", "graph_removed", "knowledge_as_text", "graph_features",
-                 "graph_features_removed")
-#: The variant that a trained variant's predictions without the graph are stored as.
-REMOVED_VARIANT = {"full": "graph_removed", "graph_features": "graph_features_removed"}
-VARIANT_TITLES = {
-    "full": "full model (graph)",
-    "no_graph": "no graph (use_graph=False)",
-    "shuffled_graph": "shuffled-graph control",
-    "graph_removed": "full model, graph removed at inference",
-    "knowledge_as_text": "knowledge as text (no graph; linked labels + neighbours appended)",
-    "graph_features": "graph features only (bag of nodes + relation types, no fusion)",
-    "graph_features_removed": "graph-features model, bag emptied at inference",
-}
+__all__ = ["Examples", "Study", "StudyHooks", "ordered_variants", "run_name", "run_study", "summarize",
+           "training_size"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +49,8 @@ class Examples:
 
 
 class StudyHooks(Protocol):
-    """How the study trains and predicts; the pipeline implements it with KGClassifier."""
+    """How the study trains and predicts a variant (by its registered name);
+    :class:`kgattn.evaluation.variants.ClassifierHooks` implements it over any classifier."""
 
     def train(self, variant: str, seed: int, train: Examples, val: Examples | None) -> Any: ...
 
@@ -90,11 +67,6 @@ class Study:
     ids: list[str]
     runs: dict[str, dict] = field(default_factory=dict)
     models: dict[str, Any] = field(default_factory=dict)
-
-
-def ordered_variants(names) -> list[str]:
-    """Variants in the canonical order (full first), unknown names last, alphabetically."""
-    return sorted(names, key=lambda v: (VARIANT_ORDER.index(v) if v in VARIANT_ORDER else len(VARIANT_ORDER), v))
 
 
 def run_name(variant: str, seed: int, size: int | None = None) -> str:
@@ -149,8 +121,6 @@ def run_study(hooks: StudyHooks, train: Examples, val: Examples | None, test: Ex
     def save(name: str, variant: str, predictions: dict, timing: dict) -> None:
         seconds[name] = timing
         if store is not None:
-            from kgattn.pipeline.rundir import write_json
-
             record = {"ids": test.ids, "predictions": predictions, "seconds": timing}
             if settings.get(variant):
                 record["settings"] = settings[variant]
@@ -158,8 +128,8 @@ def run_study(hooks: StudyHooks, train: Examples, val: Examples | None, test: Ex
 
     def one(variant: str, seed: int, data: Examples, size: int | None, also_removed: bool) -> None:
         name = run_name(variant, seed, size)
-        removed_variant = REMOVED_VARIANT.get(variant, "graph_removed")
-        removed = run_name(removed_variant, seed, size)
+        removed_variant = removed_counterpart(variant) if also_removed else None
+        removed = run_name(removed_variant, seed, size) if removed_variant else None
         preds = cached(name, variant)
         preds_removed = cached(removed, variant) if also_removed else None
         if preds is None or (also_removed and preds_removed is None):
@@ -172,7 +142,7 @@ def run_study(hooks: StudyHooks, train: Examples, val: Examples | None, test: Ex
             if model is None:
                 model = hooks.train(variant, seed, data, val)
             trained = time.perf_counter()
-            preds = hooks.predict(model, test, use_graph=variant != "no_graph")
+            preds = hooks.predict(model, test, use_graph=get_variant(variant).graph_at_inference)
             done = time.perf_counter()
             save(name, variant, preds, {"train": "reused" if reused else round(trained - start, 2),
                                         "predict": round(done - trained, 2)})
@@ -187,10 +157,10 @@ def run_study(hooks: StudyHooks, train: Examples, val: Examples | None, test: Ex
             study.runs[removed] = {"variant": removed_variant, "seed": seed, "size": size,
                                    "predictions": preds_removed, "seconds": seconds.get(removed, {})}
 
-    trained = [v for v in variants if v in TRAINED_VARIANTS]
+    trained = [v for v in variants if get_variant(v).trained]
     for seed in seeds:
         for variant in trained:
-            one(variant, seed, train, None, variant in REMOVED_VARIANT and "graph_removed" in variants)
+            one(variant, seed, train, None, REMOVAL_SWITCH in variants and removed_counterpart(variant) is not None)
     n_full = len(train)
     for size in train_sizes:
         rows = training_size(size, n_full)
@@ -201,7 +171,7 @@ def run_study(hooks: StudyHooks, train: Examples, val: Examples | None, test: Ex
             order = np.random.default_rng(seed).permutation(n_full)
             subset = train.subset(sorted(order[:rows].tolist()))
             for variant in curve_variants:
-                if variant in TRAINED_VARIANTS:
+                if get_variant(variant).trained:
                     one(variant, seed, subset, rows, False)
     return study
 
@@ -232,7 +202,7 @@ def summarize(study: Study, *, n_train: int, bootstrap: int = 10000, permutation
             # with one seed, where the std over seeds is 0.
             ci = paired_bootstrap_ci(pooled, np.zeros_like(pooled), bootstrap, confidence, seed)
             task_out["variants"][variant] = {
-                "title": VARIANT_TITLES.get(variant, variant),
+                "title": variant_title(variant),
                 "accuracy": mean_std([m["accuracy"] for m in per_seed]),
                 "accuracy_ci": {"low": ci["low"], "high": ci["high"], "confidence": confidence},
                 "macro_f1": mean_std([m["macro_f1"] for m in per_seed]),
@@ -259,7 +229,7 @@ def summarize(study: Study, *, n_train: int, bootstrap: int = 10000, permutation
             }
         curve: dict[str, dict[int, list[float]]] = {}
         for run in study.runs.values():
-            if run["variant"] in REMOVED_VARIANT.values():
+            if run["variant"] in scored_only_names():
                 continue
             size = run["size"] if run["size"] is not None else n_train
             acc = float(correctness(gold, run["predictions"][task]).mean())

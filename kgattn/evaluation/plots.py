@@ -16,7 +16,7 @@ matplotlib.use("Agg")  # no display on servers; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from kgattn.evaluation.ablations import ordered_variants  # noqa: E402
+from kgattn.evaluation.variants import ordered_variants  # noqa: E402
 
 _COLORS = {"full": "#1f77b4", "no_graph": "#ff7f0e", "shuffled_graph": "#2ca02c",
            "graph_removed": "#9467bd"}

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from kgattn.evaluation import plots
-from kgattn.evaluation.ablations import ordered_variants
+from kgattn.evaluation.variants import ordered_variants
+from kgattn.persistence import atomic_path, write_json
 
 
 def _pct(x: float) -> str:
@@ -42,6 +43,23 @@ def _headline(task: str, tm: dict) -> str | None:
             f"n = {b['n']}): {verdict}.")
 
 
+def _slice_lines(slices: dict | None) -> list[str]:
+    """Accuracy per slice (linked entity or none, seen in training or not) and variant."""
+    if not slices:
+        return []
+    names = [n for n in ("all", "linked", "unlinked", "seen", "unseen") if n in slices]
+    variants = ordered_variants(slices[names[0]])
+    lines = ["Accuracy by slice (mean over seeds; n = test examples): *linked* examples have at least one "
+             "linked entity, *seen*/*unseen* split them by whether that entity is linked in a training example.",
+             "", "| slice | n | " + " | ".join(variants) + " |", "|---|---|" + "---|" * len(variants)]
+    for name in names:
+        row = slices[name]
+        n = row[variants[0]]["n"]
+        lines.append(f"| {name} | {n} | " + " | ".join(
+            _pct(row[v]["accuracy"]) if row[v]["accuracy"] is not None else "–" for v in variants) + " |")
+    return lines + [""]
+
+
 def render_markdown(metrics: dict, examples: list[dict], title: str) -> tuple[str, dict[str, bytes]]:
     """The report as Markdown plus its figures ``{relative path: PNG bytes}``."""
     figures: dict[str, bytes] = {}
@@ -51,6 +69,11 @@ def render_markdown(metrics: dict, examples: list[dict], title: str) -> tuple[st
              f"training examples: {metrics['n_train']}",
              f"seeds: {', '.join(map(str, metrics['seeds']))}"]
     facts += [f"{k}: `{v}`" for k, v in info.items() if v is not None]
+    pseudo = metrics.get("pseudonymize")
+    if pseudo:
+        facts.append(f"**pseudonymised** ({pseudo['mode']}, seed {pseudo['seed']}): {pseudo['replaced_mentions']} "
+                     f"linked entity mentions of {pseudo['replaced_nodes']} entities renamed in every split; "
+                     f"{pseudo['leaked_surfaces']} original names still written (unlinked occurrences)")
     lines += [f"- {f}" for f in facts] + [""]
     heads = [h for t, tm in metrics["tasks"].items() if (h := _headline(t, tm))]
     if heads:
@@ -96,6 +119,7 @@ def render_markdown(metrics: dict, examples: list[dict], title: str) -> tuple[st
                 lines.append(f"| {v} | " + " | ".join(
                     _pct(points[str(n)]["mean"]) if str(n) in points else "–" for n in sizes) + " |")
             lines += ["", f"![learning curves, task {task}]({name})", ""]
+        lines += _slice_lines(metrics.get("slices", {}).get(task))
         full = tm["variants"].get("full")
         if full:
             lines += ["Per-class results of the full model (mean over seeds):", "",
@@ -158,8 +182,6 @@ def write_report(metrics: dict, out_dir: str | Path, examples: list[dict] | None
 
     ``metrics.json`` is written last: its presence means the report is complete.
     """
-    from kgattn.pipeline.rundir import atomic_path, write_json
-
     out = Path(out_dir)
     markdown, figures = render_markdown(metrics, examples or [], title)
     for name, png in figures.items():

@@ -1,4 +1,4 @@
-r"""The union of several knowledge graphs (:meth:`KnowledgeGraph.union`).
+r"""The union of several knowledge graphs (:meth:`KnowledgeGraph.union`), as parts for the store.
 
 For inputs :math:`G_1, \dots, G_k` with node ids :math:`V_j` (optionally prefixed, :math:`p_j + v`),
 the union has nodes :math:`V = \bigcup_j V_j` (sorted by id, like every importer), relations
@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from kgattn.errors import EmptyGraphError
+from kgattn.graph.csr import sort_edges
+from kgattn.graph.parts import EncodedParts
 from kgattn.graph.strings import RaggedIds, RaggedStrings, StringTable
 
 if TYPE_CHECKING:
@@ -34,9 +36,9 @@ if TYPE_CHECKING:
 RelationMode = Literal["shared", "separate"]
 
 
-def union(graphs: Sequence["KnowledgeGraph"], prefixes: Sequence[str] | None = None, *,
-          relations: RelationMode = "shared", cls: type | None = None) -> "KnowledgeGraph":
-    """One graph holding every node, edge, relation, name, type, description and attribute of ``graphs``.
+def merge_graphs(graphs: Sequence["KnowledgeGraph"], prefixes: Sequence[str] | None = None, *,
+                 relations: RelationMode = "shared") -> EncodedParts:
+    """The parts of one graph holding every node, edge, relation, name, type, description and attribute of ``graphs``.
 
     Args:
         graphs: the inputs, in priority order (the first non-empty label/description wins).
@@ -51,10 +53,6 @@ def union(graphs: Sequence["KnowledgeGraph"], prefixes: Sequence[str] | None = N
     metadata, plus how many nodes and edges were merged. Raises ``ValueError`` on a bad argument
     and :class:`~kgattn.errors.EmptyGraphError` for no inputs.
     """
-    from kgattn.graph.store import sort_edges  # store imports this module: import at call time
-
-    if cls is None:
-        from kgattn.graph.store import KnowledgeGraph as cls  # noqa: N813
     graphs = list(graphs)
     if not graphs:
         raise EmptyGraphError("the union of no graphs is empty; give at least one graph")
@@ -157,10 +155,9 @@ def union(graphs: Sequence["KnowledgeGraph"], prefixes: Sequence[str] | None = N
         "edges_merged": edges_merged,
         "relations_shared": len(shared),
     }
-    return cls._assemble(ids=ids, id_order=None, names=names, types=types, descriptions=descriptions,
-                         attr_keys=attr_keys, attr_values=attr_values, src=src, dst=dst, rel=rel,
-                         relation_names=rel_names, relation_ids=rel_ids, add_inverse=False,
-                         metadata=metadata, source="union")
+    return EncodedParts(ids=ids, id_order=None, names=names, types=types, descriptions=descriptions,
+                        attr_keys=attr_keys, attr_values=attr_values, src=src, dst=dst, rel=rel,
+                        relation_names=rel_names, relation_ids=rel_ids, metadata=metadata, source="union")
 
 
 def _raw(table: StringTable) -> list[bytes]:

@@ -148,3 +148,33 @@ def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     out = np.arange(total, dtype=np.int64)
     out += np.repeat(np.asarray(starts, dtype=np.int64) - (ends - lengths), lengths)
     return out
+
+
+class SortedView:
+    """The node ids in sorted order as a lazy sequence of bytes, for ``bisect``."""
+
+    __slots__ = ("ids", "order")
+
+    def __init__(self, ids: StringTable, order: np.ndarray | None):
+        self.ids, self.order = ids, order
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, k: int) -> bytes:
+        return self.ids.raw(int(self.order[k]) if self.order is not None else k)
+
+
+def alias_index(names: RaggedStrings) -> dict[str, list[int]]:
+    """``normalize_alias(name) -> sorted row indices`` over every name of every row."""
+    index: dict[str, list[int]] = {}
+    values = names.values
+    blob, offsets = values.blob.tobytes(), values.offsets.tolist()
+    for j, node in enumerate(names.rows_of_values().tolist()):
+        key = normalize_alias(blob[offsets[j]:offsets[j + 1]].decode("utf-8"))
+        if not key:
+            continue
+        lst = index.setdefault(key, [])
+        if not lst or lst[-1] != node:  # rows come in node order, so lists stay sorted
+            lst.append(node)
+    return index

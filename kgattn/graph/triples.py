@@ -1,15 +1,25 @@
-"""Delimited triple files (``head<TAB>relation<TAB>tail``, gzip ok) and id-to-name files."""
+"""Delimited triple files (``head<TAB>relation<TAB>tail``, gzip ok) and id-to-name files.
+
+Limits: a line longer than :data:`MAX_LINE_LENGTH` characters (``max_line_length=``) is refused
+with an error naming file and line, and is never read into memory whole; a truncated or
+damaged ``.gz`` is a :class:`~kgattn.errors.GraphFormatError` naming the file.
+"""
 from __future__ import annotations
 
 import gzip
 import io
 import warnings
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from kgattn.errors import GraphFormatError
+from kgattn.graph.parts import GraphParts, GraphWarning
+
+#: Longest line (in characters, end of line excluded) of a triple or name file: 1 MiB.
+MAX_LINE_LENGTH = 1 << 20
 
 
 def as_paths(path_or_paths) -> list[Path]:
@@ -30,12 +40,19 @@ def open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8", newline=None)
 
 
-def iter_fields(path: Path, sep: str, n_min: int, n_max: int) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) of each non-blank line; a wrong field count names file and line."""
+def iter_fields(path: Path, sep: str, n_min: int, n_max: int, max_line_length: int = MAX_LINE_LENGTH
+                ) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of each non-blank line; a wrong field count or a line longer than
+    ``max_line_length`` characters names file and line."""
     with open_text(path) as f:
         try:
-            for lineno, line in enumerate(f, 1):
+            lineno = 0
+            while line := f.readline(max_line_length + 2):  # + 2: the end of line, and one too many
+                lineno += 1
                 line = line.rstrip("\n")
+                if len(line) > max_line_length:
+                    raise GraphFormatError(f"line longer than {max_line_length} characters (max_line_length); "
+                                           f"starts {line[:40]!r}", path, lineno)
                 if not line.strip():
                     continue
                 fields = line.split(sep, n_max - 1) if n_max < 99 else line.split(sep)
@@ -45,22 +62,24 @@ def iter_fields(path: Path, sep: str, n_min: int, n_max: int) -> Iterator[tuple[
                 yield lineno, [x.strip() for x in fields]
         except UnicodeDecodeError as e:
             raise GraphFormatError(f"not UTF-8 text ({e.reason} at byte {e.start})", path) from None
-        except (EOFError, gzip.BadGzipFile, OSError) as e:
+        except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as e:
             if isinstance(e, FileNotFoundError):
                 raise
-            raise GraphFormatError(f"unreadable compressed file: {e}", path) from None
+            raise GraphFormatError(f"unreadable compressed file (truncated or damaged): {e}", path) from None
 
 
-def read_name_file(paths, sep: str) -> dict[str, str]:
+def read_name_file(paths, sep: str, max_line_length: int = MAX_LINE_LENGTH) -> dict[str, str]:
     names: dict[str, str] = {}
     for p in as_paths(paths):
-        for lineno, fields in iter_fields(p, sep, 2, 2):
+        for lineno, fields in iter_fields(p, sep, 2, 2, max_line_length):
             names.setdefault(fields[0], fields[1])
     return names
 
 
-def read_triples(cls, path, names=None, sep: str = "\t", add_inverse: bool = False,
-                 relation_names=None):
+def read_triples(path, names=None, sep: str = "\t", relation_names=None, *,
+                 max_line_length: int = MAX_LINE_LENGTH) -> GraphParts:
+    """The parts of a graph read from triple files (see :meth:`KnowledgeGraph.from_triples
+    <kgattn.graph.KnowledgeGraph.from_triples>`); nodes and relations sorted by id."""
     paths = as_paths(path)
     node_lookup: dict[str, int] = {}
     rel_lookup: dict[str, int] = {}
@@ -68,7 +87,7 @@ def read_triples(cls, path, names=None, sep: str = "\t", add_inverse: bool = Fal
     rels: list[int] = []
     tails: list[int] = []
     for p in paths:
-        for lineno, (h, r, t) in iter_fields(p, sep, 3, 3):
+        for lineno, (h, r, t) in iter_fields(p, sep, 3, 3, max_line_length):
             if sep in t:
                 raise GraphFormatError(f"expected 3 {sep!r}-separated fields, got more: {t!r}", p, lineno)
             heads.append(node_lookup.setdefault(h, len(node_lookup)))
@@ -93,7 +112,7 @@ def read_triples(cls, path, names=None, sep: str = "\t", add_inverse: bool = Fal
     labels: list[str | None] = [None] * len(node_ids)
     meta: dict = {"source": source}
     if names is not None:
-        table = read_name_file(names, sep)
+        table = read_name_file(names, sep, max_line_length)
         labels = [table.get(x) for x in node_ids]
         unnamed = sum(1 for x in labels if x is None)
         unused = len(table) - (len(node_ids) - unnamed)
@@ -101,26 +120,18 @@ def read_triples(cls, path, names=None, sep: str = "\t", add_inverse: bool = Fal
         if unnamed:
             example = next(x for x, lab in zip(node_ids, labels) if lab is None)
             warnings.warn(f"{source}: {unnamed} of {len(node_ids)} nodes have no name in the names file "
-                          f"(e.g. {example!r}); their id is their label", _graph_warning(), stacklevel=3)
+                          f"(e.g. {example!r}); their id is their label", GraphWarning, stacklevel=3)
         if unused:
             warnings.warn(f"{names}: {unused} named ids occur in no triple and are not added as nodes",
-                          _graph_warning(), stacklevel=3)
+                          GraphWarning, stacklevel=3)
     readable = list(rel_ids)
     if relation_names is not None:
-        rtable = read_name_file(relation_names, sep)
+        rtable = read_name_file(relation_names, sep, max_line_length)
         readable = [rtable.get(r, r) for r in rel_ids]
         missing = sum(1 for r in rel_ids if r not in rtable)
         meta["relations_without_name"] = missing
         if missing:
             warnings.warn(f"{relation_names}: {missing} relations have no readable name; their id is used",
-                          _graph_warning(), stacklevel=3)
-    return cls.from_arrays(node_ids, src, dst, rel, readable, labels=labels, relation_ids=rel_ids,
-                           add_inverse=add_inverse, metadata=meta, source=source)
-
-
-def _graph_warning():
-    from kgattn.graph.store import GraphWarning
-
-    return GraphWarning
-
-
+                          GraphWarning, stacklevel=3)
+    return GraphParts(node_ids, src, dst, rel, readable, labels=labels, relation_ids=rel_ids, metadata=meta,
+                      source=source)

@@ -24,7 +24,7 @@ import glob
 import hashlib
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -273,24 +273,51 @@ class CorpusReader:
         self._check_columns(path, header)
         parse = (pa_csv.ParseOptions(delimiter=delimiter, quote_char=False) if tsv
                  else pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True))
-        reader = pa_csv.open_csv(
-            path,
-            read_options=pa_csv.ReadOptions(block_size=_BLOCK_BYTES),
-            parse_options=parse,
-            convert_options=pa_csv.ConvertOptions(
-                include_columns=self.columns, column_types={c: pa.string() for c in self.columns},
-                strings_can_be_null=True, quoted_strings_can_be_null=False))
-        yield from reader
+        convert = pa_csv.ConvertOptions(include_columns=self.columns,
+                                        column_types={c: pa.string() for c in self.columns},
+                                        strings_can_be_null=True, quoted_strings_can_be_null=False)
+        yield from _growing_blocks(path, lambda block: pa_csv.open_csv(
+            path, read_options=pa_csv.ReadOptions(block_size=block), parse_options=parse,
+            convert_options=convert))
 
     def _jsonl(self, path: Path) -> Iterator[pa.RecordBatch]:
-        reader = pa_json.open_json(path, read_options=pa_json.ReadOptions(block_size=_BLOCK_BYTES))
-        self._check_columns(path, reader.schema.names)
-        yield from reader
+        def open_reader(block: int):
+            reader = pa_json.open_json(path, read_options=pa_json.ReadOptions(block_size=block))
+            self._check_columns(path, reader.schema.names)
+            return reader
+
+        yield from _growing_blocks(path, open_reader)
 
     def _parquet(self, path: Path) -> Iterator[pa.RecordBatch]:
         file = pq.ParquetFile(path)
         self._check_columns(path, file.schema_arrow.names)
         yield from file.iter_batches(batch_size=65536, columns=self.columns)
+
+
+def _growing_blocks(path: Path, open_reader: Callable[[int], Iterator[pa.RecordBatch]]) -> Iterator[pa.RecordBatch]:
+    """The batches of ``open_reader(block_size)``, without a limit on the size of one row.
+
+    pyarrow's streaming readers parse in blocks (``_BLOCK_BYTES``) and refuse a row longer than
+    a block ("straddling object ... increase block size"). Then the file is opened again with
+    four times the block (up to the file's size) and the rows already yielded are skipped, so
+    the caller sees every row once, in order. Long rows cost a re-read, short ones nothing.
+    """
+    block, done = _BLOCK_BYTES, 0
+    limit = max(path.stat().st_size + 1, _BLOCK_BYTES)
+    while True:
+        seen = 0
+        try:
+            for batch in open_reader(block):
+                start, seen = seen, seen + batch.num_rows
+                if seen <= done:
+                    continue          # yielded before the block grew
+                yield batch.slice(done - start) if start < done else batch
+                done = seen
+            return
+        except pa.ArrowInvalid as exc:
+            if "straddling" not in str(exc) or block >= limit:
+                raise
+            block = min(block * 4, limit)
 
 
 def _as_str(array: pa.Array | pa.ChunkedArray, path: Path, column: str, file_row: int) -> pa.Array:
@@ -348,4 +375,21 @@ def _diagnose(path: Path, fmt: str, exc: Exception) -> CorpusError:
                 if types.setdefault(key, kind) != kind:
                     return CorpusError(f"line {number}: field '{key}' changes type from {types[key]} to "
                                        f"{kind}; give it one type in every line (quote ids)", path)
+    if fmt in ("csv", "tsv"):
+        row = _bad_csv_row(path, "\t" if fmt == "tsv" else ",")
+        if row is not None:
+            return CorpusError(row[1], path, row[0])
     return CorpusError(f"cannot read {fmt.upper()} file: {exc}", path)
+
+
+def _bad_csv_row(path: Path, delimiter: str) -> tuple[int, str] | None:
+    """``(data row, message)`` of the first row whose field count differs from the header's."""
+    csv.field_size_limit(1 << 30)     # the reader has no limit on a field either
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rows = csv.reader(fh, delimiter=delimiter, quoting=quoting)
+        header = next(rows, [])
+        for number, fields in enumerate(rows, start=1):
+            if fields and len(fields) != len(header):
+                return number, f"has {len(fields)} fields, the header has {len(header)}"
+    return None

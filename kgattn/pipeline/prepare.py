@@ -20,6 +20,8 @@ from kgattn.pipeline.rundir import atomic_path
 
 DATASETS = ("trec", "conll2003")
 _DEFAULT_DIRS = {"trec": "trec", "conll2003": "conll2003"}
+#: The raw files each data set is prepared from (checked by ``kgattn check`` before a run).
+DATASET_FILES = {"trec": ("train_5500.label", "TREC_10.label"), "conll2003": ("train.txt", "valid.txt", "test.txt")}
 
 
 def default_dir(name: str) -> Path:

@@ -24,9 +24,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,35 @@ def clean_temporaries(folder: Path) -> None:
     if folder.is_dir():
         for path in folder.rglob(".*.tmp-*"):
             _remove(path)
+
+
+def clean_stale_temporaries(final: Path) -> list[Path]:
+    """Remove the temporaries of ``final`` (``.<name>.tmp-<pid>``, see
+    :func:`kgattn.persistence.atomic_path`) whose writing process is gone: what a kill during an
+    earlier write left behind. A live writer's temporary, and every other file, stays."""
+    final = Path(final)
+    removed = []
+    if not final.parent.is_dir():
+        return removed
+    prefix = f".{final.name}.tmp-"
+    for path in final.parent.iterdir():
+        pid = path.name[len(prefix):]
+        if path.name.startswith(prefix) and pid.isdigit() and not _process_alive(int(pid)):
+            _remove(path)
+            removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False    # this process is not writing it yet: a leftover of an earlier process with our pid
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True     # exists, owned by someone else
+    return True
 
 
 def dist_info() -> tuple[int, int]:

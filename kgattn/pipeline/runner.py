@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from kgattn.errors import ConfigError
 from kgattn.pipeline.rundir import RunDir, barrier, read_json
 from kgattn.pipeline.spec import PipelineSpec, load_spec
-from kgattn.pipeline.stages import REQUIRES, STAGE_FUNCS, STAGES, Components, Context
+from kgattn.pipeline.evaluate import evaluate_stage
+from kgattn.pipeline.predict import predict_stage
+from kgattn.pipeline.stages import REQUIRES, STAGES, Components, Context, link_stage, train_stage
+
+STAGE_FUNCS: dict[str, Callable[[Context], dict]] = {
+    "link": link_stage, "train": train_stage, "evaluate": evaluate_stage, "predict": predict_stage}
 
 
 @dataclass(frozen=True)

@@ -18,108 +18,22 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from kgattn.errors import ConfigError
+from kgattn.evaluation.variants import DefaultVariants, check_variant_name
+from kgattn.pipeline.graph_spec import KGSourceSpec, KGSpec  # noqa: F401 (part of the spec schema)
 from kgattn.pipeline.sections import PathValue, Section, expand_vars, schema_section
 from kgattn.pipeline.yamlio import UniqueKeyLoader, format_errors
 
-#: The variants of the with/without-graph evaluation (see kgattn.evaluation.ablations).
-Variant = Literal["full", "no_graph", "shuffled_graph", "graph_removed", "knowledge_as_text", "graph_features"]
-#: The default variants; the knowledge baselines are opt-in (each is one more training per seed).
-ALL_VARIANTS: tuple[str, ...] = ("full", "no_graph", "shuffled_graph", "graph_removed")
+#: An evaluation variant: a name in the registry kgattn.evaluation.variants; ALL_VARIANTS: its defaults.
+Variant = Annotated[str, AfterValidator(check_variant_name)]
+ALL_VARIANTS = DefaultVariants()
 SPLITS = ("train", "val", "test")
 RESERVED_COLUMNS = ("id", "text", "split", "entities", "top_nodes", "mentions", "row")
-
-class _KGSourceFields(Section):
-    importer: Literal["wordnet", "fb15k237"] | None = None
-    path: PathValue | None = None
-    format: str | None = None
-    names: PathValue | None = None
-    #: Importer settings; unset ones keep the importer's defaults. ``add_inverse``: also add each
-    #: edge reversed as its own relation; ``language``: RDF label language; ``splits``: FB15k-237
-    #: triple files (train, valid, test).
-    add_inverse: bool | None = None
-    language: str | None = None
-    splits: list[Literal["train", "valid", "test"]] | None = None
-
-    IMPORT_KEYS: ClassVar[tuple[str, ...]] = ("add_inverse", "language", "splits")
-    _OMIT_UNSET: ClassVar[tuple[str, ...]] = IMPORT_KEYS
-
-    @model_validator(mode="after")
-    def _options_apply(self):
-        self.import_options()
-        return self
-
-    def import_options(self) -> dict[str, Any]:
-        """The importer keyword arguments this source sets."""
-        keys = {"wordnet": ("add_inverse",), "fb15k237": ("add_inverse", "splits")}.get(
-            self.importer, ("add_inverse", "language") if (self.format or "") != "tsv" else ("add_inverse",))
-        given = {k: getattr(self, k) for k in self.IMPORT_KEYS if getattr(self, k) is not None}
-        misplaced = sorted(set(given) - set(keys))
-        if misplaced:
-            raise ValueError(f"{', '.join(map(repr, misplaced))} does not apply to this source")
-        return given
-
-
-class KGSourceSpec(_KGSourceFields):
-    """One graph of a multi-source ``kg`` section: the single-source fields plus ``prefix``,
-    a string prepended to this graph's node ids (so that equal ids in two graphs stay apart)."""
-
-    prefix: str = ""
-
-    @model_validator(mode="after")
-    def _source(self) -> "KGSourceSpec":
-        if self.importer is None and self.path is None:
-            raise ValueError("give either 'importer' (wordnet, fb15k237) or 'path'")
-        return self
-
-
-class KGSpec(_KGSourceFields):
-    """Where the knowledge graph comes from: a built-in importer, a file, or several of them.
-
-    ``importer: wordnet`` (WordNet 3.0 from ``path`` or /usr/share/wordnet) or ``fb15k237``
-    (``path`` = the FB15k-237 folder, default ``${KGATTN_DATA}/fb15k-237``); otherwise ``path`` is
-    an RDF file (``format`` an rdflib name, guessed from the extension when omitted), a TSV of
-    ``head<TAB>relation<TAB>tail`` triples (``format: tsv``, ``names`` an optional id->name TSV)
-    or a directory written by ``KnowledgeGraph.save``.
-
-    ``sources``, instead of those fields: a list of such sources (each may add a ``prefix``),
-    imported one by one and united with :meth:`kgattn.graph.KnowledgeGraph.union` (equal node ids
-    are one node unless prefixed; ``relations: shared`` (default) makes equal relation ids one
-    relation, ``separate`` keeps every source's relations apart).
-    """
-
-    sources: list[KGSourceSpec] | None = Field(None, min_length=1)
-    relations: Literal["shared", "separate"] | None = None
-
-    #: Fields left out of the dump (so of every hash) while unset: the specs written before they
-    #: existed keep their config hash, so their run directories and stage keys.
-    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ("add_inverse", "language", "splits", "sources", "relations")
-
-    @model_validator(mode="after")
-    def _source(self) -> "KGSpec":
-        if self.sources is not None:
-            given = [k for k in ("importer", "path", "format", "names", "add_inverse", "language", "splits")
-                     if getattr(self, k) is not None]
-            if given:
-                raise ValueError(f"give either 'sources' or {', '.join(repr(k) for k in given)}, not both "
-                                 "(with 'sources' every source has its own fields)")
-            return self
-        if self.relations is not None:
-            raise ValueError("'relations' applies to several 'sources' only")
-        if self.importer is None and self.path is None:
-            raise ValueError("give either 'importer' (wordnet, fb15k237), 'path' or 'sources'")
-        return self
-
-    @property
-    def source_list(self) -> list[_KGSourceFields]:
-        """The sources to import: ``sources``, or this section itself when it names one graph."""
-        return list(self.sources) if self.sources is not None else [self]
-
 
 class CorpusSpec(Section):
     """A labelled corpus: files (CSV, TSV, JSONL, Parquet; globs allowed) or a built-in data set.
@@ -272,7 +186,16 @@ class EvaluateSpec(Section):
     text_max_length: int | None = Field(None, gt=0)
     text_glosses: bool | None = None
 
-    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ("text_neighbours", "text_max_length", "text_glosses")
+    #: Pseudonymised evaluation (:func:`kgattn.evaluation.pseudonymize.pseudonymize`): every variant
+    #: is trained and scored on texts whose linked entity mentions carry invented names
+    #: (``mentions``; the names become the nodes' aliases), or whose entities' names are replaced
+    #: in the graph too (``entities``), so only the graph's relations and descriptions know them.
+    #: Unset: the plain texts.
+    pseudonymize: Literal["mentions", "entities"] | None = None
+    pseudonymize_seed: int | None = None
+
+    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ("text_neighbours", "text_max_length", "text_glosses", "pseudonymize",
+                                             "pseudonymize_seed")
     TEXT_DEFAULTS: ClassVar[dict[str, int | bool]] = {"text_neighbours": 8, "text_max_length": 128,
                                                       "text_glosses": False}
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from kgattn.errors import ConfigError, CorpusError
 from kgattn.linking.types import Candidate, Mention
 from kgattn.pipeline.corpus import CorpusReader
-from kgattn.pipeline.rundir import RunDir, ShardedOutput, atomic_path, barrier, dist_info, read_json, write_json
+from kgattn.pipeline.rundir import RunDir, ShardedOutput, atomic_path, barrier, dist_info, write_json
 from kgattn.pipeline.spec import PipelineSpec
 
 STAGES = ("link", "train", "evaluate", "predict")
@@ -57,7 +57,8 @@ NODE_TYPE = pa.struct([("node_id", pa.string()), ("label", pa.string()), ("weigh
 class Components:
     """Factories for the graph, linker and classifier; the defaults build kgattn's own.
 
-    Tests pass :class:`kgattn.pipeline.testing.FakeComponents` instead.
+    Anything with these five methods will do (:class:`kgattn.pipeline.protocols.ComponentsLike`);
+    the tests pass fast doubles (``tests/doubles.py``).
     """
 
     def import_kg(self, spec):
@@ -85,13 +86,16 @@ class Components:
             from kgattn.datasets.fb15k237 import fb15k237
 
             return fb15k237(spec.path, **spec.import_options())
+        if spec.kind == "sparql":
+            return KnowledgeGraph.from_sparql(spec.sparql, **spec.import_options())
+        if spec.kind == "oxigraph":
+            return KnowledgeGraph.from_oxigraph(spec.oxigraph, **spec.import_options())
         path = spec.path
         if not path.exists():
             raise ConfigError(f"{key}.path: {path} does not exist")
         if path.is_dir():
             return KnowledgeGraph.load(path)
-        if (spec.format or "").lower() in ("tsv", "triples") or (
-                spec.format is None and any(s in (".tsv", ".txt") for s in path.suffixes)):
+        if spec.kind == "tsv":
             return KnowledgeGraph.from_triples(path, names=spec.names, **spec.import_options())
         return KnowledgeGraph.from_rdf(path, format=spec.format, **spec.import_options())
 
@@ -117,6 +121,7 @@ class Components:
             # (Lightning joins the torchrun group) unless the spec says otherwise.
             if params["devices"] == "auto":
                 params["devices"] = local_world
+                params["num_nodes"] = max(1, int(os.environ.get("WORLD_SIZE", local_world)) // local_world)
             if params["strategy"] == "auto":
                 params["strategy"] = "ddp"
         params.update(overrides)
@@ -320,11 +325,16 @@ def load_split(ctx: Context, split: str) -> SplitData:
                      {t: table.column(t).to_pylist() for t in tasks}, mentions_from_arrow(table.column("mentions")))
 
 
-def fit_classifier(ctx: Context, train: SplitData, val: SplitData | None, **overrides):
+def fit_classifier(ctx: Context, train: SplitData, val: SplitData | None, kg=None, **overrides):
+    """Train the spec's classifier (with ``overrides``) on ``train``; ``kg`` replaces the run's
+    graph (the pseudonymised evaluation trains on a rewritten one)."""
     if len(train) == 0:
         raise CorpusError("the train split is empty; check corpus.split_column / split_ratios")
     overrides.setdefault("progress_bar", ctx.progress and ctx.rank == 0)   # Lightning's bar
-    clf = ctx.components.make_classifier(ctx.kg, ctx.linker, ctx.spec, **overrides)
+    if kg is None or kg is ctx.kg:
+        clf = ctx.components.make_classifier(ctx.kg, ctx.linker, ctx.spec, **overrides)
+    else:  # every text comes with its mentions: no linker is needed for another graph
+        clf = ctx.components.make_classifier(kg, None, ctx.spec, **overrides)
     val_arg = (val.texts, val.labels, val.mentions) if val is not None and len(val) else None
     return clf.fit(train.texts, train.labels, val=val_arg, mentions=train.mentions)
 
@@ -346,216 +356,3 @@ def train_stage(ctx: Context) -> dict:
 
 def load_model(ctx: Context):
     return ctx.components.load_classifier(ctx.run.path / "train" / "model", ctx.kg, ctx.linker)
-
-
-# ---------------------------------------------------------------------------------- evaluate
-def explanation_dict(explanation, gold: dict | None = None, top_k: int = 8) -> dict:
-    """An :class:`~kgattn.explain.Explanation` as the plain dict the report draws: nodes ranked
-    by attention averaged over the fusion layers."""
-    weights: dict[str, list[float]] = {}
-    for layer in explanation.layers:
-        for n in layer.top_nodes:
-            weights.setdefault(n.label, []).append(n.weight)
-    layers = max(len(explanation.layers), 1)
-    nodes = sorted(({"label": k, "weight": sum(v) / layers} for k, v in weights.items()),
-                    key=lambda n: -n["weight"])[:top_k]
-    return {"text": explanation.text, "prediction": {t: str(v) for t, v in explanation.prediction.items()},
-            "gold": gold or {},
-            "entities": [{"text": m.text, "label": m.label} for m in explanation.mentions],
-            "nodes": nodes,
-            "layers": [{"layer": l.layer, "gate": l.gate, "null_weight": l.null_weight} for l in explanation.layers]}
-
-
-class _Hooks:
-    """:class:`kgattn.evaluation.ablations.StudyHooks` over the pipeline's components."""
-
-    def __init__(self, ctx: Context):
-        self.ctx = ctx
-
-    def train(self, variant, seed, train, val):
-        data = SplitData(train.ids, train.texts, train.labels, train.mentions)
-        vdata = SplitData(val.ids, val.texts, val.labels, val.mentions) if val is not None else None
-        if variant == "knowledge_as_text":
-            es = self.ctx.spec.evaluate
-            model = _TextKnowledge(None, self.ctx.kg, es.text_option("text_neighbours"),
-                                   es.text_option("text_glosses"))
-            data, vdata = model.augment(data), (model.augment(vdata) if vdata is not None else None)
-            model.classifier = fit_classifier(self.ctx, data, vdata, seed=seed, use_graph=False,
-                                              max_length=es.text_option("text_max_length"))
-            return model
-        extra = {"fusion": "bag"} if variant == "graph_features" else {}
-        return fit_classifier(self.ctx, data, vdata, seed=seed, use_graph=variant != "no_graph",
-                              shuffle_graph=variant == "shuffled_graph", **extra)
-
-    def predict(self, model, data, use_graph):
-        out = model.predict(data.texts, mentions=data.mentions, use_graph=use_graph)
-        return {t: [str(y) for y in out[t]] for t in data.labels}
-
-
-class _TextKnowledge:
-    """The knowledge-as-text baseline: a no-graph classifier whose texts carry the verbalised
-    linked knowledge, in training and at prediction."""
-
-    def __init__(self, classifier, kg, neighbours: int, glosses: bool = False):
-        self.classifier, self.kg, self.neighbours, self.glosses = classifier, kg, neighbours, glosses
-
-    def texts(self, texts, mentions) -> list[str]:
-        from kgattn.graph.verbalize import knowledge_as_text
-
-        return knowledge_as_text(texts, mentions, self.kg, self.neighbours, self.glosses)
-
-    def augment(self, data: SplitData) -> SplitData:
-        return SplitData(data.ids, self.texts(data.texts, data.mentions), data.labels, data.mentions)
-
-    def predict(self, texts, mentions, use_graph: bool = False):
-        return self.classifier.predict(self.texts(texts, mentions), mentions=mentions, use_graph=False)
-
-
-def explain_candidates(study, test, seed: int) -> list[int]:
-    """Test examples worth explaining, best first: those the full model gets right and the
-    no-graph model wrong (where the graph made the difference), then by linked entities."""
-    task = study.tasks[0]
-    gold = test.labels[task]
-    full = study.runs.get(f"full-seed{seed}", {}).get("predictions", {}).get(task)
-    base = study.runs.get(f"no_graph-seed{seed}", {}).get("predictions", {}).get(task)
-
-    def score(i: int) -> tuple:
-        helped = full is not None and base is not None and full[i] == gold[i] != base[i]
-        return (not helped, -sum(m.node is not None for m in test.mentions[i]), i)
-
-    return sorted(range(len(test)), key=score)
-
-
-def evaluate_stage(ctx: Context) -> dict:
-    from kgattn.evaluation.ablations import Examples, run_study, summarize
-    from kgattn.evaluation.report import write_report
-
-    es = ctx.spec.evaluate
-    folder = ctx.run.stage("evaluate")
-    as_examples = lambda d: Examples(d.ids, d.texts, d.labels, d.mentions)  # noqa: E731
-    train, val, test = (as_examples(load_split(ctx, s)) for s in ("train", "val", es.split))
-    if len(test) == 0:
-        raise CorpusError(f"the {es.split} split is empty: nothing to evaluate on")
-    classes = read_json(ctx.run.marker("train"))["classes"]
-    main_model = None
-
-    def reuse(variant: str, seed: int):
-        nonlocal main_model
-        if variant == "full" and seed == ctx.spec.train.seed:
-            main_model = main_model or load_model(ctx)
-            return main_model
-        return None
-
-    start = time.perf_counter()
-    study = run_study(_Hooks(ctx), train, val if len(val) else None, test, variants=es.variants,
-                      seeds=es.seeds, train_sizes=es.train_sizes, curve_variants=es.curve_variants,
-                      store=folder / "predictions", classes=classes, reuse=reuse,
-                      settings={"knowledge_as_text": es.text_settings()}, progress=ctx.log)
-    metrics = summarize(study, n_train=len(train), bootstrap=es.bootstrap, permutations=es.permutations,
-                        confidence=es.confidence, seed=0)
-    metrics["split"] = es.split
-    examples = []
-    if es.explain and ctx.rank == 0:
-        model = main_model or load_model(ctx)
-        for i in explain_candidates(study, test, es.seeds[0])[:es.explain]:
-            gold = {t: v[i] for t, v in test.labels.items()}
-            examples.append(explanation_dict(model.explain(test.texts[i], mentions=test.mentions[i]), gold))
-    metrics["run"] = {"run_dir": str(ctx.run.path), "config_hash": ctx.spec.config_hash,
-                      "command": ctx.command, "backbone": ctx.spec.model.backbone,
-                      "study_seconds": round(time.perf_counter() - start, 1)}
-    if ctx.rank == 0:
-        paths = write_report(metrics, folder, examples, title=f"kgattn evaluation: {ctx.spec.name}")
-        ctx.log(f"report: {paths['html']}")
-    barrier()
-    return {"report": str(folder / "report.html"), "metrics": str(folder / "metrics.json")}
-
-
-# ---------------------------------------------------------------------------------- predict
-def _linked_shards(path: Path, split: str, shard_rows: int) -> Iterator[tuple[int, pa.Table]]:
-    """The rows of one split of the linked corpus, renumbered, cut into exact shards."""
-    pending, rows, index = [], 0, 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=65536, columns=["id", "text", "split", "mentions"]):
-        table = pa.Table.from_batches([batch])
-        table = table.filter(pc.equal(table.column("split"), split))
-        if table.num_rows:
-            pending.append(table)
-            rows += table.num_rows
-        while rows >= shard_rows:
-            merged = pa.concat_tables(pending)
-            yield index, merged.slice(0, shard_rows)
-            index += 1
-            pending = [merged.slice(shard_rows)]
-            rows = pending[0].num_rows
-    if rows:
-        yield index, pa.concat_tables(pending)
-
-
-def prediction_table(ids: list[str], batches: list, classes: dict[str, list], kg) -> pa.Table:
-    """Rows ``id, <task>, <task>_proba (struct class->prob), entities, top_nodes``."""
-    columns: dict[str, Any] = {"id": pa.array(ids, pa.string())}
-    for task, names in classes.items():
-        labels = [str(y) for b in batches for y in b.labels[task]]
-        columns[task] = pa.array(labels, pa.string())
-        probs = [p for b in batches for p in b.probabilities[task].tolist()]
-        fields = [pa.field(str(c), pa.float32()) for c in names]
-        columns[f"{task}_proba"] = pa.StructArray.from_arrays(
-            [pa.array([p[j] for p in probs], pa.float32()) for j in range(len(names))], fields=fields) \
-            if probs else pa.array([], pa.struct(fields))
-    entities = [[{"start": m.start, "end": m.end, "text": m.text,
-                  "node_id": kg.node_id(m.node) if m.node is not None else None,
-                  "label": kg.label(m.node) if m.node is not None else None} for m in ms]
-                for b in batches for ms in b.mentions]
-    nodes = [[{"node_id": kg.node_id(n.node), "label": n.label, "weight": n.weight} for n in ns]
-             for b in batches for ns in b.top_nodes]
-    columns["entities"] = pa.array(entities, pa.list_(ENTITY_TYPE))
-    columns["top_nodes"] = pa.array(nodes, pa.list_(NODE_TYPE))
-    return pa.table(columns)
-
-
-def predict_stage(ctx: Context) -> dict:
-    ps = ctx.spec.predict
-    folder = ctx.run.stage("predict")
-    fmt = ps.resolved_format
-    final = ps.output or folder / f"predictions.{fmt}"
-    if ps.input is not None:
-        reader = CorpusReader.from_spec(ps.input, with_labels=False)
-        shards, total_hint, source = reader.shards(ps.shard_rows), reader.count_rows(), reader.fingerprint()
-    else:
-        linked = ctx.run.path / "link" / "linked.parquet"
-        total_hint = sum(pc.sum(pc.equal(b.column("split"), "test")).as_py() or 0
-                         for b in pq.ParquetFile(linked).iter_batches(columns=["split"]))
-        shards, source = _linked_shards(linked, "test", ps.shard_rows), {"linked": read_json(ctx.run.marker("link"))}
-    model_marker = read_json(ctx.run.marker("train"))
-    out = ShardedOutput(folder, {"key": ctx.spec.stage_key("predict"), "input": source,
-                                 "model": model_marker.get("finished_at"), "shard_rows": ps.shard_rows})
-    if ctx.rank == 0 and final.exists():
-        final.unlink()   # an output of an earlier config must not look like this run's
-    model = None
-    classes: dict[str, list] = model_marker["classes"]
-    num_shards, total, first_row = 0, 0, 0
-    with ctx.bar(total_hint, "predict") as bar:
-        for index, table in shards:
-            num_shards, total = index + 1, total + table.num_rows
-            if index % ctx.world == ctx.rank and not out.is_done(index):
-                model = model or load_model(ctx)
-                texts = table.column("text").to_pylist()
-                mentions = (mentions_from_arrow(table.column("mentions")) if "mentions" in table.column_names
-                            else [list(ms) for ms in ctx.linker.link_batch(texts, **link_options(ctx))])
-                batches = list(model.predict_batches(texts, mentions, top_k=ps.top_nodes))
-                result = prediction_table(table.column("id").to_pylist(), batches, classes, ctx.kg)
-                if result.num_rows != table.num_rows:
-                    raise RuntimeError(f"shard {index}: {result.num_rows} predictions for {table.num_rows} rows")
-                out.write(index, first_row, result)
-            first_row += table.num_rows
-            bar.update(table.num_rows)
-    barrier()
-    ranks = {}
-    if ctx.rank == 0:
-        ranks = out.merge(final, fmt, num_shards, total)
-        ctx.log(f"predictions: {total} rows -> {final}")
-    barrier()
-    return {"output": str(final), "format": fmt, "rows": total, "shards": num_shards, "shards_per_rank": ranks}
-
-
-STAGE_FUNCS: dict[str, Callable[[Context], dict]] = {
-    "link": link_stage, "train": train_stage, "evaluate": evaluate_stage, "predict": predict_stage}

@@ -73,7 +73,8 @@ class TrainerConfig:
     (11.0% fine accuracy without the graph) where 10 epochs at 1e-4 reach about 80%, so a
     with/without-graph comparison run with defaults measured training speed, not knowledge.
     ``devices``/``strategy``/``accelerator`` go to Lightning (``strategy="ddp"`` for several
-    processes). ``output_dir`` is where logs and checkpoints go (None: a temporary folder).
+    processes); ``num_nodes`` machines take part (``torchrun --nnodes``), each with ``devices``
+    processes. ``output_dir`` is where logs and checkpoints go (None: a temporary folder).
     """
 
     max_epochs: int = 10
@@ -85,6 +86,7 @@ class TrainerConfig:
     seed: int = 0
     patience: int | str | None = "auto"
     devices: int | str = "auto"
+    num_nodes: int = 1
     strategy: str = "auto"
     accelerator: str = "auto"
     progress_bar: bool = True
@@ -94,6 +96,7 @@ class TrainerConfig:
     def __post_init__(self):
         _positive_int("batch_size", self.batch_size)
         _positive_int("accumulate", self.accumulate)
+        _positive_int("num_nodes", self.num_nodes)
         if self.max_epochs < 1 and self.max_steps < 1:
             raise ConfigError("max_epochs (or max_steps) must be >= 1", key="max_epochs")
         if self.patience is not None and self.patience != "auto":

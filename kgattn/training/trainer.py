@@ -65,7 +65,8 @@ def build_trainer(options: TrainerConfig, output_dir: str | Path, has_val: bool,
     callbacks += extra_callbacks or []
     trainer = L.Trainer(
         max_epochs=options.max_epochs, max_steps=options.max_steps,
-        accelerator=options.accelerator, devices=options.devices, strategy=options.lightning_strategy(),
+        accelerator=options.accelerator, devices=options.devices, num_nodes=options.num_nodes,
+        strategy=options.lightning_strategy(),
         precision=options.lightning_precision(),
         gradient_clip_val=options.grad_clip, accumulate_grad_batches=options.accumulate,
         deterministic="warn", default_root_dir=output_dir, logger=loggers, callbacks=callbacks,

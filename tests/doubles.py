@@ -1,24 +1,36 @@
-"""Small, fast stand-ins for the graph, linker and classifier, for tests of the pipeline machinery.
+"""Test doubles for the graph, linker, classifier and their factory (tests only, not shipped).
 
-They follow the real interfaces (``KnowledgeGraph``, ``EntityLinker.link_batch``,
-``KGClassifier.fit/predict_batches/explain/save/load``) but need no torch and run in
-milliseconds, so resume and interruption tests can start many subprocesses. The fake classifier
-is a real (if trivial) learner: with the graph it predicts the label most often seen with the
-linked nodes in training; without it, the label most often seen with the words.
+They are written against the protocols of :mod:`kgattn.pipeline.protocols` (``GraphLike``,
+``LinkerLike``, ``ClassifierLike``, ``ComponentsLike``; ``tests/test_doubles.py`` checks the real
+classes and these doubles against them) but need no model and run in milliseconds, so resume
+and interruption tests can start many subprocesses. The fake classifier is a real (if trivial)
+learner: with the graph it predicts the label most often seen with the linked nodes in training;
+without it, the label most often seen with the words.
+
+:class:`FakeClassifier` accepts exactly the parameters of the real ``KGClassifier.__init__``
+(read from its signature, so it follows changes to the real class): a spec key that the real
+classifier would refuse fails here too. :class:`FakeComponents` builds it through the real
+:meth:`kgattn.pipeline.stages.Components.make_classifier`, so the spec-to-classifier plumbing
+under test is the product's own.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import re
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
+from kgattn.errors import ConfigError
 from kgattn.explain import AttendedNode, Explanation, LayerAttention, LinkedMention, PredictionBatch
 from kgattn.linking.types import Candidate, Mention
+from kgattn.pipeline.stages import Components
 
 
 class FakeGraph:
@@ -30,7 +42,7 @@ class FakeGraph:
         self._ids = names
         self._index = {n: i for i, n in enumerate(names)}
         self.relation_names = sorted({r for _, r, _ in triples})
-        self.fingerprint = hashlib.sha256(json.dumps(triples).encode()).hexdigest()
+        self._fingerprint = hashlib.sha256(json.dumps(triples).encode()).hexdigest()
 
     @classmethod
     def from_tsv(cls, path) -> "FakeGraph":
@@ -40,6 +52,7 @@ class FakeGraph:
     num_nodes = property(lambda self: len(self._ids))
     num_edges = property(lambda self: len(self.triples))
     num_relations = property(lambda self: len(self.relation_names))
+    fingerprint = property(lambda self: self._fingerprint)
 
     def label(self, i: int) -> str:
         return self._ids[i]
@@ -90,24 +103,71 @@ class FakeLinker:
             out.append(Mention(m.start(), m.end(), m.group(0), (Candidate(node, 1.0),), node))
         return out
 
-    def link_batch(self, texts, batch_size: int = 64):
+    def link_batch(self, texts, batch_size: int = 256, n_process: int = 1):
         """One list of mentions per text, in order (as EntityLinker.link_batch)."""
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
         for text in texts:
             yield self.link(text)
 
 
-class FakeClassifier:
-    """A counting classifier with KGClassifier's interface (see the module docstring).
+@functools.cache
+def classifier_parameters() -> tuple[dict, bool]:
+    """``({name: default}, accepts_more)`` of the real ``KGClassifier.__init__``."""
+    from kgattn.api import KGClassifier
 
-    ``delay``: seconds slept per predicted batch, to give interruption tests time to kill it.
+    if KGClassifier is FakeClassifier:
+        raise RuntimeError("classifier_parameters() must read the real class, not the double patched in")
+    named, more = {}, False
+    for name, p in inspect.signature(KGClassifier.__init__).parameters.items():
+        if p.kind is inspect.Parameter.VAR_KEYWORD:
+            more = True
+        elif name != "self" and p.kind is not inspect.Parameter.VAR_POSITIONAL:
+            named[name] = p.default
+    return named, more
+
+
+def check_classifier_parameters(params: dict) -> None:
+    """Refuse what the real classifier refuses: an unknown name is a TypeError, as Python raises
+    it for the real ``__init__``; where the real one takes ``**model_options`` (forwarded to
+    :class:`kgattn.models.KGAugmentedConfig`), a name that config does not know is its ConfigError."""
+    named, more = classifier_parameters()
+    unknown = [k for k in params if k not in named]
+    if not unknown:
+        return
+    if not more:
+        raise TypeError(f"KGClassifier.__init__() got an unexpected keyword argument {unknown[0]!r}")
+    import dataclasses
+
+    from kgattn.models.config import KGAugmentedConfig
+
+    known = {f.name for f in dataclasses.fields(KGAugmentedConfig)}
+    bad = [k for k in unknown if k not in known]
+    if bad:
+        raise ConfigError(f"unknown model config key {bad[0]!r}; known keys: {sorted(known)}")
+
+
+class FakeClassifier:
+    """A counting classifier with KGClassifier's parameters and interface (module docstring).
+
+    ``delay`` (an attribute, not a parameter: the real class has none): seconds slept per
+    predicted batch, to give interruption tests time to kill it.
     """
 
-    def __init__(self, kg=None, linker=None, use_graph: bool = True, shuffle_graph: bool = False,
-                 seed: int = 0, batch_size: int = 8, delay: float = 0.0, **ignored):
-        self.kg, self.linker = kg, linker
-        self.use_graph, self.shuffle_graph, self.seed = use_graph, shuffle_graph, seed
-        self.batch_size, self.delay = batch_size, delay
-        self.ignored = ignored
+    delay = 0.0
+
+    def __init__(self, **params):
+        check_classifier_parameters(params)
+        self.given = {k: v for k, v in params.items() if k not in ("kg", "linker")}
+        self._setup({**classifier_parameters()[0], **params})
+
+    def _setup(self, params: dict) -> None:
+        self.params = {k: v for k, v in params.items() if k not in ("kg", "linker")}
+        self.kg, self.linker = params.get("kg"), params.get("linker")
+        self.use_graph, self.shuffle_graph = params["use_graph"], params["shuffle_graph"]
+        self.seed, self.batch_size = params["seed"], params["batch_size"]
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ConfigError(f"batch_size must be a positive integer, got {self.batch_size!r}")
 
     def _mentions(self, texts, mentions):
         if mentions is None:
@@ -194,7 +254,7 @@ class FakeClassifier:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         state = {"params": {"use_graph": self.use_graph, "shuffle_graph": self.shuffle_graph,
-                            "seed": self.seed, "batch_size": self.batch_size, "delay": self.delay},
+                            "seed": self.seed, "batch_size": self.batch_size},
                  "classes": self._classes, "prior": self._prior,
                  "by_node": {t: {str(k): v for k, v in d_.items()} for t, d_ in self._by_node.items()},
                  "by_word": self._by_word}
@@ -204,7 +264,8 @@ class FakeClassifier:
     @classmethod
     def load(cls, directory, kg=None, linker=None) -> "FakeClassifier":
         state = json.loads((Path(directory) / "classifier.json").read_text())
-        clf = cls(kg=kg, linker=linker, **state["params"])
+        clf = cls.__new__(cls)     # checked when it was made; no need to import the real class again
+        clf._setup({**state["params"], "kg": kg, "linker": linker})
         clf._classes = state["classes"]
         clf._prior = {t: Counter(v) for t, v in state["prior"].items()}
         clf._by_node = {t: {int(k): Counter(v) for k, v in d.items()} for t, d in state["by_node"].items()}
@@ -212,15 +273,18 @@ class FakeClassifier:
         return clf
 
 
-class FakeComponents:
-    """:class:`kgattn.pipeline.stages.Components` built from the fakes above.
+class FakeComponents(Components):
+    """The pipeline's components built from the doubles above.
 
-    ``kg.path`` must be a TSV of triples.
+    ``kg.path`` must be a TSV of triples. Classifiers are made by the real
+    :meth:`Components.make_classifier` with :class:`FakeClassifier` in place of ``KGClassifier``;
+    ``trained`` records the arguments of every classifier made (``kg``/``linker`` left out).
+    ``delay``: seconds every classifier sleeps per predicted batch.
     """
 
     def __init__(self, delay: float = 0.0):
         self.trained: list[dict] = []
-        self.delay = delay  # FakeClassifier's sleep per predicted batch
+        self.delay = delay
 
     def import_kg(self, spec):
         return FakeGraph.from_tsv(spec.path)
@@ -232,13 +296,19 @@ class FakeComponents:
         return FakeLinker(kg)
 
     def make_classifier(self, kg, linker, spec, **overrides):
-        params = {"seed": spec.train.seed, "batch_size": spec.train.batch_size, "delay": self.delay, **overrides}
-        params.pop("output_dir", None)
-        self.trained.append(params)
-        return FakeClassifier(kg=kg, linker=linker, **params)
+        import kgattn.api
+
+        classifier_parameters()    # read the real signature before the double takes its place
+        with mock.patch.object(kgattn.api, "KGClassifier", FakeClassifier):
+            clf = super().make_classifier(kg, linker, spec, **overrides)
+        self.trained.append(dict(clf.given))
+        clf.delay = self.delay
+        return clf
 
     def load_classifier(self, directory, kg, linker):
-        return FakeClassifier.load(directory, kg=kg, linker=linker)
+        clf = FakeClassifier.load(directory, kg=kg, linker=linker)
+        clf.delay = self.delay
+        return clf
 
 
 #: City -> country of the toy world: the label of a text is its city's country, which only the

@@ -1,0 +1,248 @@
+"""Scale benchmark (issue 16): generate, import, load, cut subgraphs and link at N edges.
+
+One command::
+
+    python benchmarks/scale.py --edges 2000000 [--workdir DIR] [--keep] [--skip-rdf-import]
+
+Steps, each in its own process (wall time and peak RSS of that process, from ``os.wait4``):
+
+1. ``generate``: a Wikidata-shaped dump (``benchmarks/scale_gen.py``; N-Triples gzip, and the
+   same graph as a TSV of triples + names + relation names);
+2. ``import_rdf``: ``kgattn kg import dump.nt.gz --out kg_rdf`` (``KnowledgeGraph.from_rdf``
+   then ``save``; labels, aliases, descriptions and types);
+3. ``import_tsv``: ``KnowledgeGraph.from_triples(triples.tsv.gz, names=..., relation_names=...)``
+   then ``save`` (the faster path; labels only: no aliases, descriptions or types);
+4. ``load``: ``KnowledgeGraph.load(kg, mmap=True)`` (time inside the process, and the
+   process's RSS right after it);
+5. ``subgraphs``: 1,000 random single-node seeds, ``kg.subgraph([s], hops=2, max_nodes=64)``
+   each timed alone (median, p95, max), after 20 warm-up calls on other seeds;
+6. ``link``: ``EntityLinker(kg, disambiguate="prior")``: building its alias table and matcher
+   (``warm_up``, fresh cache), then ``link_batch`` over 2,000 short generated texts that name
+   2-3 random entities by their label or an alias (texts/s, and how many named entities came
+   out as the chosen node of a mention).
+
+Steps 4-6 use the RDF import (it has the aliases), or the TSV import with ``--skip-rdf-import``.
+Results are merged into ``benchmarks/results/scale.json`` (keyed by N) and ``scale.md`` is
+rewritten from it. The workdir (default: a temporary folder) is deleted unless ``--keep``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+N_SEEDS, N_TEXTS = 1000, 2000
+TEMPLATES = ("{0} met {1} last spring.", "Reports say {0} is close to {1}.", "{0}, {1} and {2} were mentioned.",
+             "The story of {0} began in {1}.", "Why did {0} leave {1}?")
+
+
+# ------------------------------------------------------------------------------ steps (children)
+def _rss_now_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def step_import_tsv(work: Path) -> dict:
+    from kgattn.graph import KnowledgeGraph
+    from kgattn.persistence import atomic_path
+
+    d = work / "dump"
+    t0 = time.perf_counter()
+    kg = KnowledgeGraph.from_triples(d / "triples.tsv.gz", names=d / "names.tsv.gz",
+                                     relation_names=d / "relations.tsv.gz")
+    t1 = time.perf_counter()
+    with atomic_path(work / "kg_tsv") as tmp:
+        kg.save(tmp)
+    return {"parse_s": t1 - t0, "save_s": time.perf_counter() - t1, "nodes": kg.num_nodes,
+            "edges": kg.num_edges, "relations": kg.num_relations}
+
+
+def step_load(work: Path, graph: str) -> dict:
+    from kgattn.graph import KnowledgeGraph
+
+    before = _rss_now_mb()
+    t0 = time.perf_counter()
+    kg = KnowledgeGraph.load(work / graph, mmap=True)
+    t = time.perf_counter() - t0
+    return {"load_s": t, "rss_before_mb": before, "rss_after_mb": _rss_now_mb(), "nodes": kg.num_nodes,
+            "edges": kg.num_edges, "relations": kg.num_relations, "fingerprint": kg.fingerprint}
+
+
+def step_subgraphs(work: Path, graph: str) -> dict:
+    import numpy as np
+
+    from kgattn.graph import KnowledgeGraph
+
+    kg = KnowledgeGraph.load(work / graph, mmap=True)
+    rng = np.random.default_rng(0)
+    # distinct seeds, unless the graph is smaller than that (tiny test graphs)
+    seeds = rng.choice(kg.num_nodes, size=N_SEEDS + 20, replace=kg.num_nodes < N_SEEDS + 20).tolist()
+    t0 = time.perf_counter()
+    kg.subgraph([seeds[0]], hops=2, max_nodes=64)
+    first = time.perf_counter() - t0
+    for s in seeds[1:20]:
+        kg.subgraph([s], hops=2, max_nodes=64)
+    times, sizes = [], []
+    for s in seeds[20:]:
+        t0 = time.perf_counter()
+        sg = kg.subgraph([s], hops=2, max_nodes=64)
+        times.append(time.perf_counter() - t0)
+        sizes.append(sg.num_nodes)
+    ms = sorted(x * 1e3 for x in times)
+    return {"first_call_ms": first * 1e3, "median_ms": statistics.median(ms),
+            "p95_ms": ms[int(0.95 * len(ms)) - 1], "max_ms": ms[-1], "mean_nodes": statistics.fmean(sizes),
+            "seeds": len(ms)}
+
+
+def _texts(kg, n: int, seed: int = 1) -> tuple[list[str], list[list[int]]]:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    texts, gold = [], []
+    for k in range(n):
+        template = TEMPLATES[k % len(TEMPLATES)]
+        nodes = rng.choice(kg.num_nodes, size=template.count("{"), replace=False).tolist()
+        names = []
+        for v in nodes:
+            options = [kg.label(v)] + [a for a in kg.aliases(v) if a != kg.label(v)]
+            names.append(options[int(rng.integers(len(options)))])
+        texts.append(template.format(*names))
+        gold.append(nodes)
+    return texts, gold
+
+
+def step_link(work: Path, graph: str) -> dict:
+    os.environ["KGATTN_CACHE"] = str(work / "cache")  # a fresh alias-table cache: the build is measured
+    from kgattn.graph import KnowledgeGraph
+    from kgattn.linking import EntityLinker
+
+    kg = KnowledgeGraph.load(work / graph, mmap=True)
+    texts, gold = _texts(kg, N_TEXTS)
+    rss0 = _rss_now_mb()
+    t0 = time.perf_counter()
+    linker = EntityLinker(kg, disambiguate="prior").warm_up()
+    build = time.perf_counter() - t0
+    rss_built = _rss_now_mb()
+    t0 = time.perf_counter()
+    out = list(linker.link_batch(texts, batch_size=256))
+    link = time.perf_counter() - t0
+    named = sum(len(g) for g in gold)
+    found = sum(len(set(g) & {m.node for m in ms}) for g, ms in zip(gold, out))
+    in_cands = sum(len(set(g) & {c.node for m in ms for c in m.candidates}) for g, ms in zip(gold, out))
+    return {"build_s": build, "rss_before_build_mb": rss0, "rss_after_build_mb": rss_built,
+            "texts": len(texts), "link_s": link, "texts_per_s": len(texts) / link,
+            "mentions": sum(len(ms) for ms in out), "named_entities": named,
+            "named_entity_chosen": found / named, "named_entity_in_candidates": in_cands / named,
+            "example": {"text": texts[0], "mentions": [(m.text, m.node) for m in out[0]], "gold": gold[0]}}
+
+
+STEPS = {"import_tsv": step_import_tsv, "load": step_load, "subgraphs": step_subgraphs, "link": step_link}
+
+
+# ------------------------------------------------------------------------------ driver (parent)
+def run_step(name: str, argv: list[str], work: Path, shown: str) -> dict:
+    """Run ``argv`` in a child process; its wall time, peak RSS and (for our own steps) its JSON."""
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"), "KGATTN_CACHE": str(work / "cache")}
+    log = work / f"{name}.log"
+    print(f"[{name}] {shown}", flush=True)
+    t0 = time.perf_counter()
+    with open(log, "w") as f:
+        proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - t0
+    res = {"command": shown, "wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+           "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "returncode": proc.returncode}
+    out = work / f"{name}.json"
+    if out.exists():
+        res["result"] = json.loads(out.read_text())
+    if proc.returncode != 0:
+        res["error"] = log.read_text()[-2000:]
+    print(f"[{name}] {wall:.1f} s, peak RSS {res['peak_rss_mb']:.0f} MB, rc {proc.returncode}", flush=True)
+    return res
+
+
+def child(step: str, work: Path, graph: str) -> None:
+    fn = STEPS[step]
+    res = fn(work) if step == "import_tsv" else fn(work, graph)
+    (work / f"{step}.json").write_text(json.dumps(res, indent=1))
+
+
+def machine() -> dict:
+    mem = next((int(line.split()[1]) / 2**20 for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
+    return {"python": platform.python_version(), "cpus": os.cpu_count(), "mem_gb": round(mem, 1),
+            "platform": platform.platform(), "loadavg_start": os.getloadavg()}
+
+
+def run_all(args) -> dict:
+    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="kgattn-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    py = sys.executable
+    me = str(Path(__file__).resolve())
+    dump = work / "dump"
+    steps: dict = {}
+    info = machine()
+    steps["generate"] = run_step("generate", [py, str(ROOT / "benchmarks" / "scale_gen.py"), "--edges", str(args.edges),
+                                              "--out", str(dump), "--tsv", "--seed", str(args.seed)], work,
+                                 f"python benchmarks/scale_gen.py --edges {args.edges} --out DUMP --tsv --seed {args.seed}")
+    steps["generate"]["result"] = json.loads((dump / "counts.json").read_text())
+    if not args.skip_rdf_import:
+        steps["import_rdf"] = run_step("import_rdf", [py, "-m", "kgattn.cli", "kg", "import", str(dump / "dump.nt.gz"),
+                                                      "--out", str(work / "kg_rdf")], work,
+                                       "kgattn kg import DUMP/dump.nt.gz --out KG_RDF")
+    steps["import_tsv"] = run_step("import_tsv", [py, me, "--step", "import_tsv", "--workdir", str(work)], work,
+                                   "KnowledgeGraph.from_triples(triples.tsv.gz, names=names.tsv.gz, "
+                                   "relation_names=relations.tsv.gz).save(KG_TSV)")
+    graph = "kg_rdf" if not args.skip_rdf_import and steps["import_rdf"]["returncode"] == 0 else "kg_tsv"
+    for name, shown in (("load", f"KnowledgeGraph.load({graph.upper()}, mmap=True)"),
+                        ("subgraphs", f"{N_SEEDS} x kg.subgraph([seed], hops=2, max_nodes=64)"),
+                        ("link", f"EntityLinker(kg, disambiguate='prior').warm_up(); link_batch({N_TEXTS} texts)")):
+        steps[name] = run_step(name, [py, me, "--step", name, "--workdir", str(work), "--graph", graph], work, shown)
+    steps["disk"] = {"dump_nt_gz_mb": (dump / "dump.nt.gz").stat().st_size / 2**20,
+                     "saved_graph_mb": sum(p.stat().st_size for p in (work / graph).rglob("*") if p.is_file()) / 2**20}
+    info["loadavg_end"] = os.getloadavg()
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"edges": args.edges, "graph_used_for_load_subgraphs_link": graph, "machine": info,
+            "command": "python benchmarks/scale.py " + shlex.join(sys.argv[1:]), "steps": steps,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description="Scale benchmark: generate, import, load, subgraphs, link.")
+    p.add_argument("--edges", type=int, default=200_000)
+    p.add_argument("--workdir", type=Path, default=None, help="where the dump and graphs go (default: a temp dir)")
+    p.add_argument("--keep", action="store_true", help="keep the workdir")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--skip-rdf-import", action="store_true", help="import only through the TSV path")
+    p.add_argument("--no-write", action="store_true", help="do not update benchmarks/results/scale.*")
+    p.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
+    p.add_argument("--graph", default="kg_rdf", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.step:
+        sys.path.insert(0, str(ROOT))
+        child(args.step, args.workdir, args.graph)
+        return
+    run = run_all(args)
+    if args.no_write:
+        print(json.dumps(run, indent=1))
+        return
+    from scale_report import write_results  # noqa: E402 (benchmarks/ is on sys.path as the script's folder)
+
+    write_results(run, RESULTS)
+
+
+if __name__ == "__main__":
+    main()

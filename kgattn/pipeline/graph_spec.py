@@ -1,0 +1,135 @@
+"""The ``kg`` section of a pipeline spec: where the knowledge graph comes from."""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from kgattn.pipeline.sections import PathValue, Section
+
+
+class _KGSourceFields(Section):
+    """Where one graph comes from: exactly one of ``importer``, ``path``, ``sparql``, ``oxigraph``."""
+
+    importer: Literal["wordnet", "fb15k237"] | None = None
+    path: PathValue | None = None
+    format: str | None = None
+    names: PathValue | None = None
+    #: A SPARQL endpoint URL read in pages (:meth:`KnowledgeGraph.from_sparql`).
+    sparql: str | None = None
+    #: An on-disk Oxigraph store, opened read-only (:meth:`KnowledgeGraph.from_oxigraph`).
+    oxigraph: PathValue | None = None
+    #: Importer settings; unset ones keep the importer's defaults. ``add_inverse``: also add each
+    #: edge reversed as its own relation; ``language``: RDF label language; ``splits``: FB15k-237
+    #: triple files; ``allow_remote``: let JSON-LD fetch remote contexts (with a timeout; off by
+    #: default: parsing never reaches the network); ``query`` (a CONSTRUCT or ``SELECT ?s ?p ?o``),
+    #: ``graph`` (a named graph IRI), ``page_size`` and ``timeout`` (seconds per request) for SPARQL.
+    add_inverse: bool | None = None
+    language: str | None = None
+    splits: list[Literal["train", "valid", "test"]] | None = None
+    allow_remote: bool | None = None
+    query: str | None = None
+    graph: str | None = None
+    page_size: int | None = Field(None, gt=0)
+    timeout: float | None = Field(None, gt=0)
+
+    SOURCE_KEYS: ClassVar[tuple[str, ...]] = ("importer", "path", "sparql", "oxigraph")
+    IMPORT_KEYS: ClassVar[tuple[str, ...]] = ("add_inverse", "language", "splits", "allow_remote", "query", "graph",
+                                             "page_size", "timeout")
+    #: The settings each kind of source takes.
+    KIND_KEYS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "wordnet": ("add_inverse",), "fb15k237": ("add_inverse", "splits"), "tsv": ("add_inverse",),
+        "rdf": ("add_inverse", "language", "allow_remote"),
+        "sparql": ("add_inverse", "language", "query", "graph", "page_size", "timeout"),
+        "oxigraph": ("add_inverse", "language", "graph"),
+    }
+    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ("sparql", "oxigraph", *IMPORT_KEYS)
+
+    @property
+    def kind(self) -> str | None:
+        """``wordnet``, ``fb15k237``, ``tsv``, ``rdf`` (a file or a saved graph), ``sparql`` or ``oxigraph``."""
+        if self.importer is not None:
+            return self.importer
+        if self.sparql is not None or self.oxigraph is not None:
+            return "sparql" if self.sparql is not None else "oxigraph"
+        if self.path is None:
+            return None
+        tsv = (self.format or "").lower() in ("tsv", "triples") or (
+            self.format is None and any(x in (".tsv", ".txt") for x in self.path.suffixes))
+        return "tsv" if tsv else "rdf"
+
+    def _check_source(self) -> None:
+        given = [k for k in self.SOURCE_KEYS if getattr(self, k) is not None and not (k == "path" and self.importer)]
+        if len(given) > 1:
+            raise ValueError(f"give one source, not {' and '.join(map(repr, given))}")
+        self.import_options()
+
+    def import_options(self) -> dict[str, Any]:
+        """The importer keyword arguments this source sets."""
+        given = {k: getattr(self, k) for k in self.IMPORT_KEYS if getattr(self, k) is not None}
+        misplaced = sorted(set(given) - set(self.KIND_KEYS.get(self.kind, ())))
+        if misplaced:
+            raise ValueError(f"{', '.join(map(repr, misplaced))} does not apply to this source ({self.kind})")
+        return given
+
+
+class KGSourceSpec(_KGSourceFields):
+    """One graph of a multi-source ``kg`` section: the single-source fields plus ``prefix``,
+    a string prepended to this graph's node ids (so that equal ids in two graphs stay apart)."""
+
+    prefix: str = ""
+
+    @model_validator(mode="after")
+    def _source(self) -> "KGSourceSpec":
+        if self.kind is None:
+            raise ValueError("give either 'importer' (wordnet, fb15k237), 'path', 'sparql' or 'oxigraph'")
+        self._check_source()
+        return self
+
+
+class KGSpec(_KGSourceFields):
+    """Where the knowledge graph comes from: a built-in importer, a file, or several of them.
+
+    ``importer: wordnet`` (WordNet 3.0 from ``path`` or /usr/share/wordnet) or ``fb15k237``
+    (``path`` = the FB15k-237 folder, default ``${KGATTN_DATA}/fb15k-237``); otherwise ``path`` is
+    an RDF file (``format`` an rdflib name, guessed from the extension when omitted), a TSV of
+    ``head<TAB>relation<TAB>tail`` triples (``format: tsv``, ``names`` an optional id->name TSV)
+    or a directory written by ``KnowledgeGraph.save``.
+
+    ``sparql``: a SPARQL endpoint URL (pulled in pages with retries and a per-request ``timeout``;
+    ``query`` a CONSTRUCT or ``SELECT ?s ?p ?o``, ``graph`` a named graph); ``oxigraph``: the folder
+    of an on-disk Oxigraph store, read without loading a file.
+
+    ``sources``, instead of those fields: a list of such sources (each may add a ``prefix``),
+    imported one by one and united with :meth:`kgattn.graph.KnowledgeGraph.union` (equal node ids
+    are one node unless prefixed; ``relations: shared`` (default) makes equal relation ids one
+    relation, ``separate`` keeps every source's relations apart).
+    """
+
+    sources: list[KGSourceSpec] | None = Field(None, min_length=1)
+    relations: Literal["shared", "separate"] | None = None
+
+    #: Fields left out of the dump (so of every hash) while unset: the specs written before they
+    #: existed keep their config hash, so their run directories and stage keys.
+    _OMIT_UNSET: ClassVar[tuple[str, ...]] = (*_KGSourceFields._OMIT_UNSET, "sources", "relations")
+
+    @model_validator(mode="after")
+    def _source(self) -> "KGSpec":
+        if self.sources is not None:
+            given = [k for k in ("importer", "path", "format", "names", "sparql", "oxigraph", *self.IMPORT_KEYS)
+                     if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"give either 'sources' or {', '.join(repr(k) for k in given)}, not both "
+                                 "(with 'sources' every source has its own fields)")
+            return self
+        if self.relations is not None:
+            raise ValueError("'relations' applies to several 'sources' only")
+        if self.kind is None:
+            raise ValueError("give either 'importer' (wordnet, fb15k237), 'path', 'sparql', 'oxigraph' or 'sources'")
+        self._check_source()
+        return self
+
+    @property
+    def source_list(self) -> list[_KGSourceFields]:
+        """The sources to import: ``sources``, or this section itself when it names one graph."""
+        return list(self.sources) if self.sources is not None else [self]
