@@ -273,26 +273,10 @@ class Bench:
         self.results["conll"] = out
 
     def index(self):
-        """In-RAM automaton vs memory-mapped disk index (``EntityLinker(index=...)``), prior mode: time
-        to a ready linker with an empty cache (build) and a filled one (open), RSS, texts/s, and
-        whether the mentions are identical. Each run is a fresh process, so RSS is its own."""
-        import os
-        import subprocess
-        import tempfile
+        """In-RAM automaton vs memory-mapped disk index (see ``benchmarks/linking_index.py``)."""
+        from linking_index import index_section
 
-        out = {}
-        for graph in ("wordnet", "fb15k-237"):
-            with tempfile.TemporaryDirectory() as cache:
-                env = {**os.environ, "KGATTN_CACHE": cache}
-                for mode in ("automaton", "disk"):
-                    for state in ("build", "open"):
-                        cmd = [sys.executable, __file__, "--index-worker", f"{graph},{mode}",
-                               "--repeats", str(self.args.repeats)]
-                        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
-                        out[f"{graph}_{mode}_{state}"] = json.loads(done.stdout.strip().splitlines()[-1])
-            same = {out[f"{graph}_{m}_open"].pop("digest") for m in ("automaton", "disk")}
-            out[f"{graph}_identical_mentions"] = len(same) == 1
-        self.results["index"] = out
+        self.results["index"] = index_section(self.args.repeats)
 
     def disamb(self):
         """Accuracy on benchmarks/data/disambiguation.jsonl: first sense vs prior vs context."""
@@ -349,36 +333,6 @@ class Bench:
         return max(nodes, key=lambda i: (int(kg.degree[i]), -i)) if nodes else None
 
 
-def index_worker(spec: str, repeats: int) -> dict:
-    """One ``index`` run in this fresh process: ``spec`` is ``graph,mode``."""
-    import hashlib
-
-    import psutil
-
-    graph, mode = spec.split(",")
-    proc = psutil.Process()
-    bench = Bench(argparse.Namespace(repeats=repeats))
-    if graph == "wordnet":
-        kg, texts, extra = bench.wordnet, bench.trec(), {"alias_counts": bench.counts, "prior": WORDNET_PRIOR}
-    else:
-        kg, extra = bench.fb, {}
-        texts = [s.text for s in read_conll(data_dir() / "conll2003" / "test.txt")]
-    mb = 2 ** 20
-    rss0 = proc.memory_info()
-    t = time.perf_counter()
-    lk = EntityLinker(kg, disambiguate="prior", index=mode, **extra).warm_up()
-    ready = time.perf_counter() - t
-    rss1 = proc.memory_info()
-    med, runs, res = timed(lambda: list(lk.link_batch(texts, batch_size=256)), repeats)
-    rss2 = proc.memory_info()
-    return {"texts": len(texts), "ready_s": ready, "texts_per_s": len(texts) / med, "runs_s": runs,
-            "rss_before_mb": rss0.rss / mb, "rss_ready_mb": rss1.rss / mb, "rss_after_linking_mb": rss2.rss / mb,
-            "linker_rss_mb": (rss2.rss - rss0.rss) / mb,
-            "linker_private_mb": ((rss2.rss - rss2.shared) - (rss0.rss - rss0.shared)) / mb,
-            "coverage": sum(any(m.node is not None for m in ms) for ms in res) / len(texts),
-            "digest": hashlib.sha256(repr(res).encode()).hexdigest()}
-
-
 def _f(x, pct=False):
     if x is None:
         return "-"
@@ -428,21 +382,10 @@ def write_markdown(res: dict, path: Path) -> None:
                              f"{_f(r.get('type_accuracy', r.get('type_accuracy_on_exact')), True)} |")
         lines += ["", f"Type mapping: {c['type_mapping']}. Graph unions: FB15k-237 mentions first, WordNet "
                   "mentions added where they overlap none.", ""]
-    x = res.get("index")
-    if x:
-        lines += ["## Alias index: in-RAM automaton vs memory-mapped disk index (prior mode)", "",
-                  "| graph | index | build s | open s | linker RSS MB | private MB | texts/s | coverage |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for graph in ("wordnet", "fb15k-237"):
-            for mode in ("automaton", "disk"):
-                b, o = x[f"{graph}_{mode}_build"], x[f"{graph}_{mode}_open"]
-                lines.append(f"| {graph} | {mode} | {b['ready_s']:.2f} | {o['ready_s']:.2f} | "
-                             f"{o['linker_rss_mb']:.0f} | {o['linker_private_mb']:.0f} | {_f(o['texts_per_s'])} | "
-                             f"{_f(o['coverage'], True)} |")
-        lines += ["", "Build: empty cache; open: cache filled by the build. RSS: growth of the process from "
-                  "before the linker to after linking every text (private: without file-backed pages). "
-                  f"Identical mentions: WordNet {x['wordnet_identical_mentions']}, "
-                  f"FB15k-237 {x['fb15k-237_identical_mentions']}.", ""]
+    if res.get("index"):
+        from linking_index import markdown_lines
+
+        lines += markdown_lines(res["index"], _f)
     m = res.get("matcher")
     if m:
         lines += ["## Matcher choice (WordNet names, all TREC questions)", "",
@@ -467,11 +410,7 @@ def main():
                     help="TREC questions timed with the full transformer as context encoder")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results"))
     ap.add_argument("--render", action="store_true", help="only rewrite linking.md from linking.json")
-    ap.add_argument("--index-worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.index_worker:
-        print(json.dumps(index_worker(args.index_worker, args.repeats)))
-        return
     if args.render:
         out = Path(args.out)
         write_markdown(json.loads((out / "linking.json").read_text(encoding="utf-8")), out / "linking.md")
