@@ -109,6 +109,10 @@ class DiskAliasIndex:
         self.keys = _Keys(trie)
         self._cands: dict = {}
         self._opens: dict[str, bool] = {}
+        # Plain views of the same mapped pages for the hot paths: numpy.memmap's __getitem__ is
+        # Python code; an ndarray view or a memoryview indexes in C (nothing is copied).
+        self._is_matchable = memoryview(np.asarray(self.matchable).view(np.uint8))
+        self._arrays = tuple(np.asarray(a) for a in (self.ptr, self.nodes, self.prior, self.cased))
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -242,7 +246,7 @@ class DiskAliasIndex:
             pos += len(p) + 1
         stop_at = {starts[i] + len(pieces[i]): i + 1 for i in range(n)}  # piece end -> stop piece
         span = self.options.max_pieces
-        prefixes, matchable, opens = self._trie.iter_prefixes_with_ids, self.matchable, self._opens
+        prefixes, matchable, opens = self._trie.iter_prefixes_with_ids, self._is_matchable, self._opens
         out = []
         for i, piece in enumerate(pieces):
             starts_key = opens.get(piece)
@@ -274,9 +278,10 @@ class DiskAliasIndex:
         """Up to ``top_k`` ``(node, prior, cased)`` of a key, best prior first (memoised, bounded)."""
         hit = self._cands.get((key, top_k))
         if hit is None:
-            a = int(self.ptr[key])
-            b = min(int(self.ptr[key + 1]), a + top_k)
-            hit = tuple(zip(self.nodes[a:b].tolist(), self.prior[a:b].tolist(), self.cased[a:b].tolist()))
+            ptr, nodes, prior, cased = self._arrays
+            a = int(ptr[key])
+            b = min(int(ptr[key + 1]), a + top_k)
+            hit = tuple(zip(nodes[a:b].tolist(), prior[a:b].tolist(), cased[a:b].tolist()))
             if len(self._cands) >= 1_000_000:
                 self._cands.clear()
             self._cands[(key, top_k)] = hit
