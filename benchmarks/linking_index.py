@@ -29,6 +29,9 @@ def index_section(repeats: int) -> dict:
                     cmd = [sys.executable, __file__, "--worker", f"{graph},{mode}", "--repeats", str(repeats)]
                     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
                     out[f"{graph}_{mode}_{state}"] = json.loads(done.stdout.strip().splitlines()[-1])
+            cmd = [sys.executable, __file__, "--worker", f"{graph},interleaved", "--repeats", str(repeats)]
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+            out[f"{graph}_interleaved"] = json.loads(done.stdout.strip().splitlines()[-1])
         same = {out[f"{graph}_{m}_open"].pop("digest") for m in ("automaton", "disk")}
         out[f"{graph}_identical_mentions"] = len(same) == 1
     return out
@@ -49,6 +52,8 @@ def worker(spec: str, repeats: int) -> dict:
     else:
         kg, extra = bench.fb, {}
         texts = [s.text for s in read_conll(data_dir() / "conll2003" / "test.txt")]
+    if mode == "interleaved":
+        return interleaved(kg, texts, extra, repeats)
     rss0 = proc.memory_info()
     t = time.perf_counter()
     lk = EntityLinker(kg, disambiguate="prior", index=mode, **extra).warm_up()
@@ -64,6 +69,23 @@ def worker(spec: str, repeats: int) -> dict:
             "digest": hashlib.sha256(repr(res).encode()).hexdigest()}
 
 
+def interleaved(kg, texts, extra, repeats: int) -> dict:
+    """Texts/s of both indexes in one process, runs alternating, so a changing machine load hits
+    both alike (medians of ``2 * repeats + 1`` runs each)."""
+    import statistics
+
+    from linking import EntityLinker
+
+    linkers = {m: EntityLinker(kg, disambiguate="prior", index=m, **extra).warm_up() for m in ("automaton", "disk")}
+    runs: dict[str, list[float]] = {m: [] for m in linkers}
+    for _ in range(2 * repeats + 1):
+        for m, lk in linkers.items():
+            t = time.perf_counter()
+            list(lk.link_batch(texts, batch_size=256))
+            runs[m].append(time.perf_counter() - t)
+    return {f"{m}_texts_per_s": len(texts) / statistics.median(r) for m, r in runs.items()} | {"runs_s": runs}
+
+
 def markdown_lines(x: dict, fmt) -> list[str]:
     lines = ["## Alias index: in-RAM automaton vs memory-mapped disk index (prior mode)", "",
              "| graph | index | build s | open s | linker RSS MB | private MB | texts/s | coverage |",
@@ -77,12 +99,15 @@ def markdown_lines(x: dict, fmt) -> list[str]:
     return lines + ["", "Build: empty cache; open: cache filled by the build. RSS: growth of the process from "
                     "before the linker to after linking every text (private: without file-backed pages). "
                     f"Identical mentions: WordNet {x['wordnet_identical_mentions']}, "
-                    f"FB15k-237 {x['fb15k-237_identical_mentions']}.", ""]
+                    f"FB15k-237 {x['fb15k-237_identical_mentions']}.", ""] + [
+        f"Interleaved in one process ({g}): automaton {fmt(x[f'{g}_interleaved']['automaton_texts_per_s'])} "
+        f"texts/s, disk {fmt(x[f'{g}_interleaved']['disk_texts_per_s'])} texts/s."
+        for g in ("wordnet", "fb15k-237") if f"{g}_interleaved" in x] + [""]
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--worker", required=True, help="graph,mode (wordnet|fb15k-237, automaton|disk)")
+    ap.add_argument("--worker", required=True, help="graph,mode (wordnet|fb15k-237, automaton|disk|interleaved)")
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     print(json.dumps(worker(args.worker, args.repeats)))
