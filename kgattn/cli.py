@@ -353,6 +353,18 @@ def corpus_prepare(dataset: Annotated[str, typer.Argument(help="trec or conll200
     typer.echo(f"wrote {pq.ParquetFile(path).metadata.num_rows:,} rows to {path}")
 
 
+# ------------------------------------------------------------------------------------------ pretrain
+@app.command("pretrain")
+@_user_errors
+def pretrain(spec: Annotated[Path, typer.Argument(help="Pretrain spec (YAML).", show_default=False)],
+             force: Annotated[bool, typer.Option("--force", help="Start over (keeps still-valid linked shards).")]
+             = False) -> None:
+    """Pretrain the backbone, GNN and fusion on unlabelled linked text; prints the pretrained directory."""
+    from kgattn.pretraining.cli import pretrain_command
+
+    pretrain_command(spec, force=force)
+
+
 def main() -> None:  # pragma: no cover - console entry point alias
     app()
 

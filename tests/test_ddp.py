@@ -53,9 +53,6 @@ def test_ddp_two_cpu_processes(tiny_backbone, tmp_path):
 
 
 def main(backbone: str, out: str) -> None:
-    import torch
-    from safetensors.torch import save_file
-
     sys.path.insert(0, str(Path(__file__).parent))
     from test_training_world import toy_corpus, toy_graph
 
@@ -66,7 +63,15 @@ def main(backbone: str, out: str) -> None:
     texts, labels, mentions = toy_corpus(kg, names, range(12), templates=("{name} rose.", "Shares of {name} fell."))
     clf = KGClassifier(kg=kg, backbone=backbone, max_epochs=2, batch_size=4, gnn_dim=8, strategy="ddp",
                        devices=2, accelerator="cpu", output_dir=str(out / "fit"), progress_bar=False)
-    rank = int(os.environ.get("LOCAL_RANK", "0"))
+    _fit_save_predict(clf, kg, backbone, out, texts, labels, mentions, int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def _fit_save_predict(clf, kg, backbone, out, texts, labels, mentions, rank: int) -> None:
+    """Every rank: train (rank 0 first saves the initial weights), save its weights, predict its
+    share with predict_distributed; rank 0 also predicts everything in one process."""
+    import torch
+    from safetensors.torch import save_file
+
     if rank == 0:
         _save_initial_weights(clf, kg, backbone, out)
     clf.fit(texts, labels, val=(texts[:8], labels[:8], mentions[:8]), mentions=mentions)
@@ -159,9 +164,7 @@ def test_ddp_two_nodes_torchrun(tiny_backbone, tmp_path):
 
 def main_multinode(backbone: str, out: str) -> None:
     """One torchrun "node": its global rank comes from ``RANK`` (``LOCAL_RANK`` is 0 on both)."""
-    import torch
     import torch.distributed as dist
-    from safetensors.torch import save_file
 
     sys.path.insert(0, str(Path(__file__).parent))
     from test_training_world import toy_corpus, toy_graph
@@ -176,16 +179,8 @@ def main_multinode(backbone: str, out: str) -> None:
     clf = KGClassifier(kg=kg, backbone=backbone, max_epochs=2, batch_size=4, gnn_dim=8, strategy="ddp",
                        devices=1, num_nodes=world, accelerator="cpu", output_dir=str(out / "fit"),
                        progress_bar=False)
-    if rank == 0:
-        _save_initial_weights(clf, kg, backbone, out)
-    clf.fit(texts, labels, val=(texts[:8], labels[:8], mentions[:8]), mentions=mentions)
+    _fit_save_predict(clf, kg, backbone, out, texts, labels, mentions, rank)
     (out / f"dist-rank{rank}.txt").write_text(f"{dist.get_rank()} {dist.get_world_size()} {dist.get_backend()}")
-    save_file({k: v.contiguous() for k, v in clf.model_.state_dict().items()}, out / f"weights-rank{rank}.safetensors")
-    probs = clf.predict_distributed(texts[:NUM_PREDICT], out / "pred", mentions=mentions[:NUM_PREDICT])
-    if rank == 0:
-        single = clf.predict_proba(texts[:NUM_PREDICT], mentions=mentions[:NUM_PREDICT])
-        assert probs.shape == single.shape
-        save_file({"probs": torch.from_numpy(single).contiguous()}, out / "single.safetensors")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ _EXPORTS = {
     **dict.fromkeys(["GraphAttentionPooling", "TaskHeads"], "kgattn.models.heads"),
     **dict.fromkeys(["GraphBatch"], "kgattn.models.inputs"),
     **dict.fromkeys(["LinkPredictionLoss", "LossWeighting", "alignment_loss"], "kgattn.models.losses"),
-    **dict.fromkeys(["KGAugmentedModel", "KGOutput"], "kgattn.models.model"),
+    **dict.fromkeys(["KGAugmentedModel"], "kgattn.models.model"),
+    **dict.fromkeys(["KGEncoding", "KGOutput"], "kgattn.models.outputs"),
     **dict.fromkeys(["NodeEncoder", "RelationEmbedding"], "kgattn.models.node_encoder"),
 }
 __all__ = sorted(_EXPORTS)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import shutil
 import warnings
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from torch import nn
 from kgattn.backbone import quiet_weight_loading, resolve_backbone
 from kgattn.errors import BackboneError, ConfigError, LabelError
 from kgattn.models.bag import NodeBag
+from kgattn.models.checks import check_graph_batch
 from kgattn.models.config import KGAugmentedConfig
 from kgattn.models.fusion import GatedCrossAttention, ModalityInteraction
 from kgattn.models.gnn import GraphEncoder
@@ -23,6 +23,7 @@ from kgattn.models.heads import GraphAttentionPooling, TaskHeads
 from kgattn.models.inputs import GraphBatch
 from kgattn.models.losses import LinkPredictionLoss, LossWeighting, alignment_loss
 from kgattn.models.node_encoder import NodeEncoder, RelationEmbedding
+from kgattn.models.outputs import KGEncoding, KGOutput
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -31,42 +32,6 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
                    "vocab.json", "merges.txt", "added_tokens.json", "spiece.model", "sentencepiece.bpe.model")
 #: Where common Hugging Face encoders keep their list of transformer layers.
 LAYER_PATHS = ("encoder.layer", "encoder.layers", "transformer.layer", "layers", "layer")
-
-
-@dataclass(frozen=True)
-class KGOutput:
-    """What :meth:`KGAugmentedModel.forward` returns.
-
-    Shapes (B examples, T tokens, N padded nodes, H backbone hidden size, d GNN size):
-        logits:            {task: float [B, C_task]}
-        loss:              scalar weighted total, or None when no labels were given.
-        losses:            {term: scalar} every term, unweighted ("task:<name>", "link", "align");
-                           a term is absent when the batch has no target for it (no labelled
-                           example of that task, no edge, no mention token).
-        attentions:        one float32 [B, heads, T, 1+N] per fusion layer (key 0 = the learned null
-                           node); a padding token's row puts all its weight on the null node.
-                           Empty when ``forward(output_attentions=False)`` and no alignment loss
-                           was computed.
-        gates:             {backbone layer index: tanh(g)} of each fusion block (0-dim tensors).
-        node_states:       [B, N, d] node states after the GNN (and GreaseLM updates), or None
-                           when no graph was used.
-        pooled_graph:      [B, d] the [CLS]-queried attention pool over null node + nodes.
-        pool_weights:      [B, 1+N] the pooling weights (key 0 = null node).
-        last_hidden_state: [B, T, H] the backbone's final hidden states (fusion included; padding
-                           tokens skip the fusion blocks, which no real token can notice).
-        fusion_layers:     backbone layer indices carrying a fusion block, in order.
-    """
-
-    logits: dict[str, torch.Tensor]
-    loss: torch.Tensor | None
-    losses: dict[str, torch.Tensor]
-    attentions: list[torch.Tensor]
-    gates: dict[int, torch.Tensor]
-    node_states: torch.Tensor | None
-    pooled_graph: torch.Tensor
-    pool_weights: torch.Tensor
-    last_hidden_state: torch.Tensor
-    fusion_layers: tuple[int, ...] = ()
 
 
 @dataclass
@@ -203,13 +168,15 @@ class KGAugmentedModel(nn.Module):
         return int(self.backbone.config.hidden_size)
 
     # ------------------------------------------------------------------ forward
-    def encode_graph(self, graph: GraphBatch, hold_out_edges: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode_graph(self, graph: GraphBatch, hold_out_edges: bool | torch.Tensor = False
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Node states after the GNN, [B, N, d] (zero at padding), and the link-prediction targets.
 
-        With ``hold_out_edges`` a random ``link_edge_fraction`` of the edges is removed from
+        With ``hold_out_edges=True`` a random ``link_edge_fraction`` of the edges is removed from
         message passing and returned as the targets (they are predicted from a graph that does
-        not contain them, as in DRAGON); otherwise every edge is kept and every edge is a target.
-        Returns ``(nodes, target_edge_positions [E'])``.
+        not contain them, as in DRAGON); a tensor of edge positions [E'] holds out exactly those
+        edges (pretraining picks edges of the linked entities); otherwise every edge is kept and
+        every edge is a target. Returns ``(nodes, target_edge_positions [E'])``.
         """
         if not self.config.uses_gnn:
             raise ConfigError("this model has no graph encoder (use_graph=False or fusion='bag')")
@@ -221,7 +188,12 @@ class KGAugmentedModel(nn.Module):
         edge_index, edge_type = graph.edge_index, graph.edge_type
         targets = torch.arange(edge_type.numel(), device=edge_type.device)
         frac = self.config.link_edge_fraction
-        if hold_out_edges and frac > 0 and edge_type.numel():
+        if isinstance(hold_out_edges, torch.Tensor):
+            targets = hold_out_edges.to(edge_type.device).long()
+            keep = torch.ones(edge_type.numel(), dtype=torch.bool, device=edge_type.device)
+            keep[targets] = False
+            edge_index, edge_type = edge_index[:, keep], edge_type[keep]
+        elif hold_out_edges and frac > 0 and edge_type.numel():
             perm = torch.randperm(edge_type.numel(), device=edge_type.device)
             k = max(1, int(round(frac * edge_type.numel())))
             targets, keep = perm[:k], perm[k:]
@@ -263,16 +235,8 @@ class KGAugmentedModel(nn.Module):
             mention_nodes = torch.where(keep, mention_nodes, torch.full_like(mention_nodes, -1))
         return dataclasses.replace(graph, node_mask=graph.node_mask & keep, mention_nodes=mention_nodes)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                graph: GraphBatch | None = None, token_type_ids: torch.Tensor | None = None,
-                labels: dict[str, torch.Tensor] | None = None, output_attentions: bool = True) -> KGOutput:
-        """Shapes: ``input_ids``/``attention_mask``/``token_type_ids`` [B, T]; ``labels`` {task: [B]}
-        (class ids, -100 = no label for that example).
-
-        ``output_attentions=False`` skips materialising the fusion attention weights (faster for
-        long texts; ``KGOutput.attentions`` is then empty) unless the alignment loss needs them.
-        """
-        b, t = input_ids.shape
+    def _usable_graph(self, graph: GraphBatch | None, b: int, t: int) -> GraphBatch | None:
+        """``graph`` after the contract checks, or None when the config says to ignore it."""
         if self.training and self._backbone_checkpointing():
             # Recomputed layers would run the fusion hooks again after the per-forward state is gone.
             raise ConfigError("gradient checkpointing of the backbone is not supported by the fusion hooks; "
@@ -280,33 +244,39 @@ class KGAugmentedModel(nn.Module):
         if graph is not None and not self.config.use_graph:
             if not self._warned_graph_ignored:
                 warnings.warn("config.use_graph is False: the graph input is ignored (no-graph baseline)",
-                              stacklevel=2)
+                              stacklevel=3)
                 self._warned_graph_ignored = True
-            graph = None
+            return None
         if graph is not None:
             self._check_graph(graph, b, t)
-        want_loss = labels is not None
-        encode = graph is not None and self.bag is None   # the GNN + fusion path (not the bag baseline)
-        align = (want_loss and encode and self.config.alignment and graph.mention_nodes is not None
-                 and bool((graph.mention_nodes >= 0).any()))
+        return graph
 
-        hold_out = want_loss and self.training and self.link_loss is not None
-        if encode:
-            nodes, target_edges = self.encode_graph(graph, hold_out_edges=hold_out)
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+               graph: GraphBatch | None = None, token_type_ids: torch.Tensor | None = None, *,
+               hold_out_edges: bool | torch.Tensor = False, need_weights: bool = False) -> KGEncoding:
+        """The fused hidden states and node states, without heads or losses (for pretraining
+        objectives and feature extraction). ``hold_out_edges`` as in :meth:`encode_graph`;
+        ``need_weights`` materialises the fusion attention weights (for the alignment loss).
+        """
+        b, t = input_ids.shape
+        graph = self._usable_graph(graph, b, t)
+        return self._encode(input_ids, attention_mask, graph, token_type_ids, hold_out_edges, need_weights)
+
+    def _encode(self, input_ids, attention_mask, graph, token_type_ids, hold_out_edges, need_weights) -> KGEncoding:
+        b, t = input_ids.shape
+        if graph is not None and self.bag is None:   # the GNN + fusion path (not the bag baseline)
+            nodes, target_edges = self.encode_graph(graph, hold_out_edges=hold_out_edges)
             gnn_node_mask = graph.node_mask.bool()   # the link loss scores the GNN's nodes
             if self.training and self.config.graph_dropout > 0:  # after the GNN: its link loss is kept
                 graph = self._drop_graphs(graph)
-                align = align and bool((graph.mention_nodes >= 0).any())
             node_mask = graph.node_mask.bool()
         else:
             nodes, target_edges = self.heads.heads[0].weight.new_zeros(b, 0, self.config.gnn_dim), None
-            node_mask = torch.zeros(b, 0, dtype=torch.bool, device=input_ids.device)
-
+            node_mask = gnn_node_mask = torch.zeros(b, 0, dtype=torch.bool, device=input_ids.device)
         token_mask = None
         if attention_mask is not None and attention_mask.shape == (b, t) and not bool(attention_mask.all()):
             token_mask = attention_mask.bool()  # padding tokens skip the fusion blocks
-        state = _FusionState(nodes=nodes, node_mask=node_mask, token_mask=token_mask,
-                             need_weights=output_attentions or align)
+        state = _FusionState(nodes=nodes, node_mask=node_mask, token_mask=token_mask, need_weights=need_weights)
         self._state = state
         try:
             kwargs = {"attention_mask": attention_mask}
@@ -318,14 +288,52 @@ class KGAugmentedModel(nn.Module):
         if len(state.gates) != len(self.fusion_layers):
             raise RuntimeError(f"{len(state.gates)} of {len(self.fusion_layers)} fusion hooks ran; "
                                "the backbone skipped a hooked layer")
+        return KGEncoding(hidden=out.last_hidden_state, nodes=state.nodes, node_mask=node_mask, graph=graph,
+                          target_edges=target_edges, attentions=state.attentions, gates=state.gates,
+                          gnn_node_mask=gnn_node_mask)
 
-        hidden = out.last_hidden_state
+    def graph_losses(self, enc: KGEncoding, align: bool = True) -> dict[str, torch.Tensor]:
+        """The auxiliary graph terms of an encoding: ``"link"`` (over ``enc.target_edges``, when
+        the model has a link scorer and there is a target) and ``"align"`` (when ``align`` and the
+        encoding carries attention weights and a token with a mention node)."""
+        losses: dict[str, torch.Tensor] = {}
+        graph = enc.graph
+        if not enc.encoded_graph:
+            return losses
+        if self.link_loss is not None and enc.target_edges.numel():
+            nodes = enc.nodes
+            et = graph.edge_type[enc.target_edges]
+            losses["link"] = self.link_loss(nodes.reshape(-1, nodes.shape[-1]), enc.gnn_node_mask.reshape(-1),
+                                            graph.edge_index[:, enc.target_edges], self.relations(et))
+        if align and enc.attentions and graph.mention_nodes is not None and bool((graph.mention_nodes >= 0).any()):
+            losses["align"] = alignment_loss(enc.attentions, graph.mention_nodes)
+        return losses
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                graph: GraphBatch | None = None, token_type_ids: torch.Tensor | None = None,
+                labels: dict[str, torch.Tensor] | None = None, output_attentions: bool = True) -> KGOutput:
+        """Shapes: ``input_ids``/``attention_mask``/``token_type_ids`` [B, T]; ``labels`` {task: [B]}
+        (class ids, -100 = no label for that example).
+
+        ``output_attentions=False`` skips materialising the fusion attention weights (faster for
+        long texts; ``KGOutput.attentions`` is then empty) unless the alignment loss needs them.
+        """
+        b, t = input_ids.shape
+        graph = self._usable_graph(graph, b, t)
+        want_loss = labels is not None
+        encode = graph is not None and self.bag is None   # the GNN + fusion path (not the bag baseline)
+        align = (want_loss and encode and self.config.alignment and graph.mention_nodes is not None
+                 and bool((graph.mention_nodes >= 0).any()))
+        hold_out = want_loss and self.training and self.link_loss is not None
+        enc = self._encode(input_ids, attention_mask, graph, token_type_ids, hold_out, output_attentions or align)
+
+        hidden = enc.hidden
         cls = hidden[:, 0]
         if self.bag is not None:  # graph-features-only baseline: the bag replaces the graph pool
             pooled = self.bag(graph) if graph is not None else cls.new_zeros(b, self.config.gnn_dim)
             pool_weights = cls.new_zeros(b, 1)
         else:
-            pooled, pool_weights = self.pool(cls, state.nodes, node_mask)
+            pooled, pool_weights = self.pool(cls, enc.nodes, enc.node_mask)
         logits = self.heads(torch.cat([cls, pooled.to(cls.dtype)], dim=-1))
 
         losses: dict[str, torch.Tensor] = {}
@@ -334,18 +342,13 @@ class KGAugmentedModel(nn.Module):
             # A term is present only when this batch has targets for it: a constant 0 would drive
             # its uncertainty weight s_i to -inf.
             losses.update(self._task_losses(logits, labels, b))
-            if graph is not None and self.link_loss is not None and target_edges.numel():
-                et = graph.edge_type[target_edges]
-                losses["link"] = self.link_loss(nodes.reshape(-1, nodes.shape[-1]), gnn_node_mask.reshape(-1),
-                                                graph.edge_index[:, target_edges], self.relations(et))
-            if align:
-                losses["align"] = alignment_loss(state.attentions, graph.mention_nodes)
+            losses.update(self.graph_losses(enc, align=align))
             if losses:
                 loss = self.loss_weighting(losses)
             else:  # nothing to learn from in this batch; keep backward() callable
                 loss = sum(v.float().sum() for v in logits.values()) * 0.0
-        return KGOutput(logits=logits, loss=loss, losses=losses, attentions=state.attentions, gates=state.gates,
-                        node_states=state.nodes if encode else None, pooled_graph=pooled,
+        return KGOutput(logits=logits, loss=loss, losses=losses, attentions=enc.attentions, gates=enc.gates,
+                        node_states=enc.nodes if encode else None, pooled_graph=pooled,
                         pool_weights=pool_weights, last_hidden_state=hidden,
                         fusion_layers=tuple(self.fusion_layers))
 
@@ -377,47 +380,7 @@ class KGAugmentedModel(nn.Module):
         return out
 
     def _check_graph(self, g: GraphBatch, b: int, t: int) -> None:
-        """Contract checks on a collated batch (cheap: a few reductions)."""
-        if g.node_features.dim() != 3 or g.node_features.shape[0] != b:
-            raise ValueError(f"graph.node_features must be [B={b}, N, F], got {tuple(g.node_features.shape)}")
-        n = g.node_features.shape[1]
-        if g.node_features.shape[2] != self.config.node_feature_dim:
-            raise ValueError(f"graph.node_features has feature size {g.node_features.shape[2]}, "
-                             f"the model expects node_feature_dim={self.config.node_feature_dim}")
-        for name in ("node_mask", "hop", "seed_mask"):
-            if tuple(getattr(g, name).shape) != (b, n):
-                raise ValueError(f"graph.{name} must be [{b}, {n}], got {tuple(getattr(g, name).shape)}")
-        ei, et = g.edge_index, g.edge_type
-        if ei.dim() != 2 or ei.shape[0] != 2 or et.shape != (ei.shape[1],):
-            raise ValueError(f"graph.edge_index must be [2, E] and edge_type [E], got {tuple(ei.shape)} and "
-                             f"{tuple(et.shape)}")
-        if ei.numel():
-            if bool(((ei < 0) | (ei >= b * n)).any()):
-                j = int(((ei < 0) | (ei >= b * n)).any(0).nonzero()[0, 0])
-                raise ValueError(f"graph.edge_index[:, {j}] = {ei[:, j].tolist()} is outside the {b}x{n} node positions")
-            if bool((ei[0] // n != ei[1] // n).any()):
-                j = int((ei[0] // n != ei[1] // n).nonzero()[0, 0])
-                raise ValueError(f"graph edge {j} joins two examples ({ei[:, j].tolist()} with N={n})")
-            real = g.node_mask.reshape(-1).bool()
-            if not bool(real[ei].all()):
-                j = int((~real[ei]).any(0).nonzero()[0, 0])
-                raise ValueError(f"graph edge {j} ({ei[:, j].tolist()}) touches a padding node")
-            r = self.config.num_relations
-            if bool(((et < 0) | (et >= r)).any()):
-                j = int(((et < 0) | (et >= r)).nonzero()[0, 0])
-                raise ValueError(f"graph.edge_type[{j}] = {int(et[j])} is outside the {r} relations of the config")
-        if g.mention_nodes is not None:
-            m = g.mention_nodes
-            if tuple(m.shape) != (b, t):
-                raise ValueError(f"graph.mention_nodes must be [{b}, {t}] like input_ids, got {tuple(m.shape)}")
-            has = m >= 0
-            if bool(has.any()):
-                if bool((m >= n).any()) or bool((m < -1).any()):
-                    raise ValueError(f"graph.mention_nodes has values outside -1..{n - 1}")
-                ok = g.node_mask.bool().gather(1, m.clamp(0, max(n - 1, 0)).long()) | ~has
-                if not bool(ok.all()):
-                    bi, ti = (~ok).nonzero()[0].tolist()
-                    raise ValueError(f"graph.mention_nodes[{bi}, {ti}] points to padding node {int(m[bi, ti])}")
+        check_graph_batch(g, b, t, self.config.node_feature_dim, self.config.num_relations)
 
     # ------------------------------------------------------------------ persistence
     def save_pretrained(self, directory: str | Path) -> Path:
