@@ -4,7 +4,7 @@ CoNLL-2003 span and type agreement, and disambiguation accuracy on a hand-checke
 Run from the repository root (reads the data sets under ``kgattn.paths.data_dir()``)::
 
     python benchmarks/linking.py                       # all sections
-    python benchmarks/linking.py --sections disamb     # some: setup,matcher,trec,conll,disamb
+    python benchmarks/linking.py --sections disamb     # some: setup,matcher,trec,conll,disamb,index
 
 Writes ``benchmarks/results/linking.json`` and ``linking.md`` (with the command line). Every
 throughput is the median of ``--repeats`` runs in this one process; spaCy's NER is timed in
@@ -272,6 +272,12 @@ class Bench:
                                       "type_accuracy_on_exact": type_ok / exact if exact else None}
         self.results["conll"] = out
 
+    def index(self):
+        """In-RAM automaton vs memory-mapped disk index (see ``benchmarks/linking_index.py``)."""
+        from linking_index import index_section
+
+        self.results["index"] = index_section(self.args.repeats)
+
     def disamb(self):
         """Accuracy on benchmarks/data/disambiguation.jsonl: first sense vs prior vs context."""
         from kgattn.linking.wordnet_prior import wordnet_senses
@@ -376,6 +382,10 @@ def write_markdown(res: dict, path: Path) -> None:
                              f"{_f(r.get('type_accuracy', r.get('type_accuracy_on_exact')), True)} |")
         lines += ["", f"Type mapping: {c['type_mapping']}. Graph unions: FB15k-237 mentions first, WordNet "
                   "mentions added where they overlap none.", ""]
+    if res.get("index"):
+        from linking_index import markdown_lines
+
+        lines += markdown_lines(res["index"], _f)
     m = res.get("matcher")
     if m:
         lines += ["## Matcher choice (WordNet names, all TREC questions)", "",
@@ -394,7 +404,7 @@ def write_markdown(res: dict, path: Path) -> None:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sections", default="setup,matcher,trec,conll,disamb")
+    ap.add_argument("--sections", default="setup,matcher,trec,conll,disamb,index")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--encoder-questions", type=int, default=600,
                     help="TREC questions timed with the full transformer as context encoder")
@@ -413,7 +423,7 @@ def main():
         kept = json.loads(previous.read_text(encoding="utf-8"))
         bench.results = {**kept, **bench.results}
     sections = {"setup": bench.setup, "matcher": bench.matcher, "trec": bench.trec_section,
-                "conll": bench.conll_section, "disamb": bench.disamb}
+                "conll": bench.conll_section, "disamb": bench.disamb, "index": bench.index}
     for name in args.sections.split(","):
         t = time.perf_counter()
         sections[name]()

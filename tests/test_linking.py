@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kgattn.errors import ConfigError, FingerprintMismatchError
+from kgattn.errors import ConfigError, FingerprintMismatchError, SavedFileError
 from kgattn.graph import KnowledgeGraph
 from kgattn.linking import Candidate, EntityLinker, Mention
 from kgattn.linking.gazetteer import AliasTable
@@ -224,7 +224,7 @@ def test_save_load(tmp_path, kg, linker):
     other = KnowledgeGraph.from_networkx(nx.MultiDiGraph([("a", "b", {"relation": "r"})]))
     with pytest.raises(FingerprintMismatchError, match="saved for graph"):
         EntityLinker.load(tmp_path / "lk", other)
-    with pytest.raises(ConfigError, match="no saved entity linker"):
+    with pytest.raises(SavedFileError, match=r"missing/config\.json: .*not found"):
         EntityLinker.load(tmp_path / "missing", kg)
 
 
@@ -264,7 +264,7 @@ def test_text_helpers():
 
 
 def test_ner_segments_cut_at_whitespace():
-    from kgattn.linking.linker import _segments
+    from kgattn.linking.ner import segments as _segments
 
     text = ("word " * 50 + "\n") * 40
     segs = _segments(text, 300)

@@ -170,3 +170,48 @@ class DescribedGraph:
 
     def __getattr__(self, name):
         return getattr(self.kg, name)
+
+
+class ContextModels:
+    """The encoders of context disambiguation, each built on first use.
+
+    ``encoder``: the backbone (:class:`kgattn.embeddings.TextEncoder`); ``context_encoder``:
+    what encodes text windows, the backbone itself (``context="encoder"``) or its distilled
+    static vectors (``context="static"``, :class:`StaticEncoder`); ``node_embeddings``: cached
+    node encodings by the backbone (:class:`kgattn.embeddings.NodeEmbeddings`), over
+    :class:`DescribedGraph` when ``describe_nodes``.
+    """
+
+    def __init__(self, kg, backbone: str | None = None, *, context: str = "static", describe_nodes: bool = True,
+                 max_length: int = 64, precision: str = "bf16", batch_size: int = 128,
+                 device: str | None = "auto", stop_words: Iterable[str] | None = None):
+        self.kg, self.backbone, self.context = kg, backbone, context
+        self.describe_nodes = describe_nodes
+        self.max_length, self.precision, self.batch_size, self.device = max_length, precision, batch_size, device
+        self.stop_words = stop_words
+        self._encoder = self._context_encoder = self._node_emb = None
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            from kgattn.embeddings import TextEncoder
+
+            self._encoder = TextEncoder(self.backbone, max_length=self.max_length, batch_size=self.batch_size,
+                                        device=self.device, precision=self.precision)
+        return self._encoder
+
+    @property
+    def context_encoder(self):
+        if self._context_encoder is None:
+            self._context_encoder = (self.encoder if self.context == "encoder"
+                                     else StaticEncoder(self.backbone, stop_words=self.stop_words))
+        return self._context_encoder
+
+    @property
+    def node_embeddings(self):
+        if self._node_emb is None:
+            from kgattn.embeddings import NodeEmbeddings
+
+            graph = DescribedGraph(self.kg) if self.describe_nodes else self.kg
+            self._node_emb = NodeEmbeddings(graph, self.encoder)
+        return self._node_emb

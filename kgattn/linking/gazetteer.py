@@ -15,6 +15,9 @@ Mention detection is Aho-Corasick (pyahocorasick) over the normalised pieces joi
 with every key stored as ``" key "``: matches are token-aligned by construction, one pass is
 linear in the text length, and the longest match wins. Measured against spaCy's ``PhraseMatcher`` in
 ``benchmarks/linking.py`` (see ``benchmarks/results/linking.md``).
+:class:`~kgattn.linking.alias_index.DiskAliasIndex` holds the same table memory-mapped on disk and
+matches through a trie instead of the automaton (``EntityLinker(index="disk")``), with identical
+results.
 
 Keys that are too short, have no letter, or consist only of stop words are kept for exact
 look-ups (NER spans) but never matched free in text.
@@ -34,10 +37,12 @@ import ahocorasick
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from kgattn.errors import ConfigError, FingerprintMismatchError
+from kgattn.errors import ConfigError, FingerprintMismatchError, SavedFileError
 from kgattn.linking.text import split_normalized
 from kgattn.paths import cache_dir
+from kgattn.persistence import atomic_path, read_manifest, reading, write_manifest
 
+TABLE_KIND = "kgattn-alias-table"
 TABLE_FORMAT = 1
 
 
@@ -119,6 +124,24 @@ class AliasTable:
             prior: the prior weights.
             cache: read/write the on-disk cache.
         """
+        options, stop, counts_norm, key = cls.plan(kg, min_length=min_length, max_pieces=max_pieces,
+                                                   stop_words=stop_words, counts=counts, prior=prior)
+        if cache:
+            directory = cache_dir("alias_tables", key)
+            if (directory / "table.json").is_file():
+                try:
+                    return cls.load(directory, kg)
+                except SavedFileError:
+                    pass  # a damaged cache entry (ours, not the user's) is built again below
+        table = cls._build(kg, options, stop, counts_norm)
+        if cache:
+            table.save(cache_dir("alias_tables", key))
+        return table
+
+    @staticmethod
+    def plan(kg, *, min_length: int = 2, max_pieces: int = 16, stop_words: Iterable[str] | None = None,
+             counts: Mapping[str, Mapping[int, float]] | None = None, prior: PriorWeights | None = None):
+        """``(options, stop words, normalised counts, cache key)`` of a table (see :meth:`build`)."""
         stop = frozenset(s.casefold() for s in (default_stop_words() if stop_words is None else stop_words))
         prior = prior or PriorWeights()
         counts_norm: dict[str, dict[int, float]] = {}
@@ -136,14 +159,7 @@ class AliasTable:
         options = TableOptions(min_length, max_pieces, _hash_strings(sorted(stop)), counts_hash, prior)
         key = hashlib.sha256(json.dumps([TABLE_FORMAT, kg.fingerprint, asdict(options)],
                                         sort_keys=True).encode()).hexdigest()[:24]
-        if cache:
-            directory = cache_dir("alias_tables", key)
-            if (directory / "table.json").is_file():
-                return cls.load(directory, kg)
-        table = cls._build(kg, options, stop, counts_norm)
-        if cache:
-            table.save(cache_dir("alias_tables", key))
-        return table
+        return options, stop, counts_norm, key
 
     @classmethod
     def _build(cls, kg, options: TableOptions, stop: frozenset[str],
@@ -206,41 +222,60 @@ class AliasTable:
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
-        """``table.json`` (keys, options, fingerprint) + ``arrays.safetensors``."""
+        """``arrays.safetensors``, then the manifest ``table.json`` (kind ``kgattn-alias-table``:
+        keys, options, fingerprint), both written atomically; the manifest last, so a torn save
+        is never read as a table."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        save_file({"ptr": self.ptr, "nodes": self.nodes, "prior": self.prior,
-                   "cased": self.cased, "matchable": self.matchable}, str(d / "arrays.safetensors"))
-        meta = {"format": "kgattn-alias-table", "version": TABLE_FORMAT, "kg_fingerprint": self.fingerprint,
-                "options": asdict(self.options), "keys": self.keys}
-        tmp = d / "table.json.tmp"
-        tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(d / "table.json")  # written last and atomically: a torn save is never read
+        with atomic_path(d / "arrays.safetensors") as tmp:
+            save_file({"ptr": self.ptr, "nodes": self.nodes, "prior": self.prior,
+                       "cased": self.cased, "matchable": self.matchable}, str(tmp))
+        write_manifest(d / "table.json", TABLE_KIND, TABLE_FORMAT, kg_fingerprint=self.fingerprint,
+                       options=asdict(self.options), keys=self.keys)
         return d
 
     @classmethod
     def load(cls, directory: str | Path, kg=None) -> "AliasTable":
+        """Read a table written by :meth:`save` (also the format before :mod:`kgattn.persistence`).
+
+        Raises:
+            SavedFileError: a missing or damaged manifest or arrays file (names the file).
+            FingerprintMismatchError: ``kg`` is not the graph the table was built from.
+        """
         d = Path(directory)
         path = d / "table.json"
-        try:
-            meta = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read alias table ({exc})") from exc
-        if meta.get("format") != "kgattn-alias-table" or meta.get("version") != TABLE_FORMAT:
-            raise ConfigError(f"{path}: not an alias table of version {TABLE_FORMAT}")
-        if kg is not None and meta["kg_fingerprint"] != kg.fingerprint:
+        meta = read_manifest(path, TABLE_KIND, TABLE_FORMAT)
+        if kg is not None and meta.get("kg_fingerprint") != kg.fingerprint:
             raise FingerprintMismatchError(
-                f"{path}: alias table of graph {meta['kg_fingerprint'][:16]}, given graph {kg.fingerprint[:16]}")
-        a = load_file(str(d / "arrays.safetensors"))
-        opts = dict(meta["options"])
-        opts["prior"] = PriorWeights(**opts["prior"])
-        return cls(meta["keys"], a["ptr"], a["nodes"], a["prior"], a["cased"], a["matchable"],
-                   meta["kg_fingerprint"], TableOptions(**opts))
+                f"{path}: alias table of graph {str(meta.get('kg_fingerprint'))[:16]}, given graph {kg.fingerprint[:16]}")
+        arrays = d / "arrays.safetensors"
+        with reading(arrays, "alias table arrays"):
+            a = load_file(str(arrays))
+            missing = {"ptr", "nodes", "prior", "cased", "matchable"} - set(a)
+            if missing:
+                raise SavedFileError(f"alias table arrays lack {sorted(missing)}; the file is damaged", arrays)
+        try:
+            opts = dict(meta["options"])
+            opts["prior"] = PriorWeights(**opts["prior"])
+            options = TableOptions(**opts)
+            keys = meta["keys"]
+        except (KeyError, TypeError) as exc:
+            raise SavedFileError(f"alias table manifest lacks or garbles {exc}; the file is damaged", path) from None
+        if len(keys) + 1 != len(a["ptr"]) or len(a["matchable"]) != len(keys):
+            raise SavedFileError(f"{len(keys)} keys but arrays for {len(a['ptr']) - 1}; the files do not belong "
+                                 "together", arrays)
+        return cls(keys, a["ptr"], a["nodes"], a["prior"], a["cased"], a["matchable"],
+                   meta["kg_fingerprint"], options)
 
     # ------------------------------------------------------------------ look-ups
     @property
     def num_keys(self) -> int:
         return len(self.keys)
+
+    def prepare(self) -> "AliasTable":
+        """Build the matcher now (what the first :meth:`find` would do)."""
+        self.automaton
+        return self
 
     @property
     def automaton(self):

@@ -1,105 +1,59 @@
-r"""Entity linking: text -> mentions of knowledge-graph nodes.
+"""Entity linking: text -> mentions of knowledge-graph nodes, behind one facade.
 
-Pipeline, per text:
+:class:`EntityLinker` composes swappable parts, as spaCy's entity linker does:
 
-1. **Mention detection** -- gazetteer matching of the graph's names over normalised tokens
-   (:mod:`kgattn.linking.gazetteer`): case-insensitive, longest match wins, a second pass over
-   lemmatised pieces (plural and inflection rules, :class:`~kgattn.linking.text.Lemmatizer`),
-   stop-word and minimum-length filters; keys of fewer than three characters match only when
-   written in capitals (``UK``, ``TV``). When ``nlp`` has an NER component, its entity spans are
-   looked up as whole names too and their labels become type hints (see :meth:`_merge_ner`).
-2. **Candidates** -- the ``candidate_pool`` nodes of the matched key with the highest prior
-   :math:`p(v \mid a)` are scored; the ``top_k`` best are kept on the mention.
-3. **Disambiguation** -- each candidate :math:`v` of mention :math:`m` gets
+1. **Mention detection** (:class:`~kgattn.linking.detection.MentionDetector`): gazetteer
+   matching of the graph's names (:class:`~kgattn.linking.gazetteer.AliasTable`), lemmas, and
+   NER spans from a spaCy pipeline (:class:`~kgattn.linking.ner.SpacyNER`).
+2. **Candidate generation** (:mod:`kgattn.linking.candidates`): a *registered* generator named
+   by ``candidates=`` (default ``"alias_prior"``: the nodes of the matched names with the
+   highest alias prior, filtered by ``node_types``).
+3. **Disambiguation** (:class:`~kgattn.linking.disambiguation.Disambiguator`): prior, context,
+   type, case, part-of-speech and coherence terms, the NIL threshold, ``top_k``.
 
-   .. math::
-       s(v) = w_p\,p(v \mid a) + w_c \cos(x_m, e_v) + w_t\,\tau(m, v) + w_h\,h(v)
-              + w_k\,\kappa(m, v) + w_s\,\sigma(m, v)
-
-   with :math:`x_m` the encoding of the text window around :math:`m`, :math:`e_v` the cached
-   encoding of the node's label and description (:class:`kgattn.embeddings.NodeEmbeddings`),
-   :math:`\tau \in \{-1, 0, 1\}` NER-type compatibility (:mod:`kgattn.linking.coarse`),
-   :math:`\sigma \in \{-1, 0, 1\}` agreement of the node's part of speech (types such as
-   WordNet's ``noun.animal``) with the one the left neighbour implies ("the *bat*" is a noun),
-   :math:`h(v)` the coherence with the other mentions of the window (mean cosine between
-   :math:`e_v` and their prior-weighted mean candidate encoding), and :math:`\kappa \in \{-1,0,1\}`
-   whether the capitalisation in the text agrees with the node's name (neutral at sentence
-   starts and in all-caps text). ``disambiguate="prior"`` drops the two embedding terms and
-   needs no model. The default weights (:class:`ScoreWeights`) were chosen on the odd-numbered
-   half of ``benchmarks/data/disambiguation.jsonl``. The best candidate is chosen when :math:`s \ge` ``nil_threshold``, else the
-   mention is NIL (``node=None``). Ties break by node index: results are deterministic.
+The facade owns the options, builds each part on first use, streams batches (optionally over
+forked processes), applies the character budget (``max_chars``), and saves/loads through
+:mod:`kgattn.persistence`.
 """
 from __future__ import annotations
 
-import bisect
-import json
 import multiprocessing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
-from kgattn.errors import ConfigError, FingerprintMismatchError
-from kgattn.linking.coarse import NER_TO_COARSE, graph_node_coarse, type_compatibility
+from kgattn.errors import ConfigError, FingerprintMismatchError, SavedFileError
+from kgattn.linking.candidates import DEFAULT_CANDIDATES, check_candidate_generator, make_candidate_generator
+from kgattn.linking.detection import MentionDetector
+from kgattn.linking.disambiguation import Disambiguator, ScoreWeights
 from kgattn.linking.gazetteer import AliasTable, PriorWeights
-from kgattn.linking.text import Lemmatizer, Tokens, tokenize
-from kgattn.linking.types import Candidate, Mention
+from kgattn.linking.ner import NerSpan, SpacyNER
+from kgattn.linking.text import budget_end
+from kgattn.linking.types import Mention
 from kgattn.linking.wordnet_prior import WORDNET_PRIOR, wordnet_alias_counts
+from kgattn.persistence import read_manifest, write_manifest
 
-LINKER_FORMAT = 1
+LINKER_KIND = "kgattn-entity-linker"
+#: 2: manifest written by kgattn.persistence, with ``candidates``; 1 (read too): the first format.
+LINKER_VERSION = 2
 DISAMBIGUATION_MODES = ("prior", "context")
 CONTEXT_ENCODERS = ("static", "encoder")
-#: Texts longer than this are handed to spaCy in pieces (spaCy refuses texts over nlp.max_length).
-NER_SEGMENT_CHARS = 100_000
+_CONFIG_FILE = "config.json"
+_TABLE_DIR, _INDEX_DIR = "alias_table", "alias_index"
+INDEX_KINDS = ("automaton", "disk")
 
-
-@dataclass(frozen=True)
-class ScoreWeights:
-    """Weights of the candidate score (see the module docstring)."""
-
-    prior: float = 1.0
-    context: float = 2.0
-    type: float = 0.3
-    coherence: float = 0.5
-    case: float = 0.2
-    pos: float = 0.3
-
-
-@dataclass
-class _Span:
-    """A detected mention before scoring (internal)."""
-
-    start: int
-    end: int
-    first: int                      # first piece
-    cands: list                     # [(node, prior, cased)]
-    ner_label: str | None = None
-    case: int = 0                   # +1 text capitalised, -1 lower-case, 0 neutral
-    pos: str | None = None          # part of speech the left neighbour implies ("n" after "the")
-    window: tuple[int, int] = (0, 0)  # character span of the context window
-    scores: list = field(default_factory=list)
-
-
-#: Left neighbours after which a word is a noun ("the bat") or a verb ("to bat").
-_NOUN_BEFORE = frozenset("a an the this that these those my your his her its our their every each no "
-                         "of in on at from with into onto for by about under over near s".split())
-_VERB_BEFORE = frozenset("to will would can could should must may might shall".split())
-_POS_OF_TYPE = {"noun": "n", "verb": "v", "adj": "a", "adv": "r"}
-
-
-def _spacy_load(name: str):
-    import spacy
-
-    try:
-        return spacy.load(name)
-    except OSError as exc:
-        raise ConfigError(f"nlp={name!r}: cannot load this spaCy pipeline ({exc})") from exc
+__all__ = ["EntityLinker", "ScoreWeights", "PriorWeights", "LINKER_KIND", "LINKER_VERSION"]
 
 
 def _is_wordnet(kg) -> bool:
     """A graph made by :func:`kgattn.datasets.wordnet` (its priors come from sense-tagged counts)."""
     return (getattr(kg, "metadata", None) or {}).get("dataset") == "wordnet"
+
+
+def _check_max_chars(max_chars) -> None:
+    if max_chars is not None and (isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 0):
+        raise ConfigError(f"max_chars must be None or a non-negative integer, got {max_chars!r}")
 
 
 class EntityLinker:
@@ -117,8 +71,8 @@ class EntityLinker:
         candidate_pool: candidates scored per mention (the best by prior), of which ``top_k`` are kept.
         stop_words: names made only of these words are not matched free (default spaCy's English list).
         alias_counts: optional ``alias -> {node: count}`` (how often an alias names a node).
-        prior: :class:`~kgattn.linking.gazetteer.PriorWeights`.
-        weights: :class:`ScoreWeights`.
+        prior: :class:`~kgattn.linking.gazetteer.PriorWeights` (or its fields as a dict).
+        weights: :class:`~kgattn.linking.disambiguation.ScoreWeights` (or its fields as a dict).
         lemmatize: also match lemmatised pieces (``"banks"`` finds ``bank``).
         context: how ``"context"`` encodes text windows: ``"static"`` (distilled wordpiece vectors of
             the backbone, :class:`~kgattn.linking.context.StaticEncoder`; thousands of texts/s on a
@@ -132,6 +86,12 @@ class EntityLinker:
         node_types: only nodes with a type starting with one of these prefixes are candidates
             (``["noun."]``: WordNet nouns only); a span whose names lead to no such node is not a
             mention, so a shorter allowed name inside it can match instead. None: every node.
+        candidates: name of the candidate generator in
+            :data:`kgattn.linking.candidates.candidate_generators` (default ``"alias_prior"``).
+        index: where the alias table lives: ``"automaton"`` (in RAM, an Aho-Corasick matcher,
+            :class:`~kgattn.linking.gazetteer.AliasTable`) or ``"disk"`` (memory-mapped files,
+            matched through a trie, :class:`~kgattn.linking.alias_index.DiskAliasIndex`: for graphs
+            whose names do not fit in memory). Both give identical mentions.
     """
 
     def __init__(self, kg, nlp=None, disambiguate: str = "context", top_k: int = 5,
@@ -139,11 +99,12 @@ class EntityLinker:
                  candidate_pool: int = 16,
                  stop_words: Iterable[str] | None = None,
                  alias_counts: Mapping[str, Mapping[int, float]] | None = None,
-                 prior: PriorWeights | None = None, weights: ScoreWeights | None = None,
+                 prior: PriorWeights | Mapping | None = None, weights: ScoreWeights | Mapping | None = None,
                  lemmatize: bool = True, context: str = "static", describe_nodes: bool = True,
                  context_tokens: int = 48, max_length: int = 64, precision: str = "bf16",
                  encode_batch_size: int = 128, device: str | None = "auto", cache: bool = True,
-                 node_types: Sequence[str] | None = None):
+                 node_types: Sequence[str] | None = None, candidates: str = DEFAULT_CANDIDATES,
+                 index: str = "automaton"):
         if disambiguate not in DISAMBIGUATION_MODES:
             raise ConfigError(f"disambiguate must be one of {DISAMBIGUATION_MODES}, got {disambiguate!r}")
         if not isinstance(top_k, int) or top_k < 1:
@@ -157,6 +118,9 @@ class EntityLinker:
         if isinstance(node_types, str) or (node_types is not None and (
                 not node_types or not all(isinstance(t, str) and t for t in node_types))):
             raise ConfigError(f"node_types must be a non-empty list of type prefixes (e.g. ['noun.']), got {node_types!r}")
+        check_candidate_generator(candidates)
+        if index not in INDEX_KINDS:
+            raise ConfigError(f"index must be one of {INDEX_KINDS}, got {index!r}")
         self.kg = kg
         self.node_types = None if node_types is None else sorted(set(node_types))
         self.disambiguate = disambiguate
@@ -167,8 +131,9 @@ class EntityLinker:
         self.min_length = min_length
         self.stop_words = None if stop_words is None else sorted({s.casefold() for s in stop_words})
         self.alias_counts = alias_counts
-        self.prior = prior or (WORDNET_PRIOR if _is_wordnet(kg) else PriorWeights())
-        self.weights = weights or ScoreWeights()
+        self.prior = _dataclass_arg(PriorWeights, prior, "prior") or (
+            WORDNET_PRIOR if _is_wordnet(kg) else PriorWeights())
+        self.weights = _dataclass_arg(ScoreWeights, weights, "weights") or ScoreWeights()
         self.lemmatize = lemmatize
         self.context = context
         self.describe_nodes = describe_nodes
@@ -178,33 +143,16 @@ class EntityLinker:
         self.encode_batch_size = encode_batch_size
         self.device = device
         self.cache = cache
-        self.nlp_name = nlp if isinstance(nlp, str) else None
-        self.nlp = _spacy_load(nlp) if isinstance(nlp, str) else nlp
-        self._ner_disable = self._pipes_to_disable(self.nlp)
+        self.candidates = candidates
+        self.index = index
+        self.ner = SpacyNER(nlp)
+        self.nlp_name, self.nlp = self.ner.name, self.ner.nlp
         self._table: AliasTable | None = None
-        self._lemmatizer: Lemmatizer | None = None
-        self._encoder = None
-        self._context_encoder = None
-        self._node_emb = None
-        self._coarse: dict[int, str | None] = {}
-        self._pos: dict[int, str | None] = {}
-        self._type_ok: dict[int, bool] = {}
-        self._memo: dict = {}
+        self._detector: MentionDetector | None = None
+        self._disambiguator: Disambiguator | None = None
+        self._context_models = None
 
-    # ------------------------------------------------------------------ lazy parts
-    @staticmethod
-    def _pipes_to_disable(nlp) -> list[str]:
-        if nlp is None:
-            return []
-        if "ner" not in nlp.pipe_names:
-            return list(nlp.pipe_names)
-        keep = {"ner"}
-        for name in nlp.pipe_names:
-            listeners = getattr(nlp.get_pipe(name), "listening_components", None) or []
-            if "ner" in listeners:
-                keep.add(name)
-        return [n for n in nlp.pipe_names if n not in keep]
-
+    # ------------------------------------------------------------------ parts (built on first use)
     def _alias_counts(self) -> Mapping[str, Mapping[int, float]] | None:
         """The given counts; for a graph from :func:`kgattn.datasets.wordnet`, its sense-tagged counts.
 
@@ -218,118 +166,125 @@ class EntityLinker:
 
     @property
     def table(self) -> AliasTable:
-        """The alias table (built on first use, or read from the disk cache)."""
+        """The alias table or disk index (built on first use, or read from the disk cache)."""
         if self._table is None:
-            self._table = AliasTable.build(self.kg, min_length=self.min_length, stop_words=self.stop_words,
+            kind = AliasTable if self.index == "automaton" else _disk_index()
+            self._table = kind.build(self.kg, min_length=self.min_length, stop_words=self.stop_words,
                                            counts=self._alias_counts(), prior=self.prior, cache=self.cache)
         return self._table
 
     @property
-    def lemmatizer(self) -> Lemmatizer:
-        if self._lemmatizer is None:
-            self._lemmatizer = Lemmatizer(self.table.vocabulary())
-        return self._lemmatizer
+    def detector(self) -> MentionDetector:
+        """The mention detector (gazetteer, lemmas, NER) with the candidate generator."""
+        if self._detector is None:
+            generator = make_candidate_generator(self.candidates, self.kg, self.table,
+                                                 candidate_pool=self.candidate_pool, node_types=self.node_types)
+            self._detector = MentionDetector(self.table, generator, self.ner, lemmatize=self.lemmatize,
+                                             context_tokens=self.context_tokens)
+        return self._detector
 
     @property
-    def encoder(self):
-        """The :class:`~kgattn.embeddings.TextEncoder` of ``"context"`` disambiguation."""
-        if self._encoder is None:
-            from kgattn.embeddings import TextEncoder
-
-            self._encoder = TextEncoder(self.backbone, max_length=self.max_length,
-                                        batch_size=self.encode_batch_size, device=self.device,
-                                        precision=self.precision)
-        return self._encoder
+    def disambiguator(self) -> Disambiguator:
+        """The candidate scorer (prior, or prior + context terms)."""
+        if self._disambiguator is None:
+            ctx = self.context_models if self.disambiguate == "context" else None
+            self._disambiguator = Disambiguator(self.kg, self.weights, top_k=self.top_k,
+                                                nil_threshold=self.nil_threshold, context=ctx)
+        return self._disambiguator
 
     @property
-    def context_encoder(self):
-        """What encodes text windows: the backbone (``context="encoder"``) or its distilled
-        static vectors (``context="static"``, :class:`~kgattn.linking.context.StaticEncoder`)."""
-        if self._context_encoder is None:
-            if self.context == "encoder":
-                self._context_encoder = self.encoder
-            else:
-                from kgattn.linking.context import StaticEncoder
+    def context_models(self):
+        """The encoders of ``"context"`` disambiguation (:class:`~kgattn.linking.context.ContextModels`)."""
+        if self._context_models is None:
+            from kgattn.linking.context import ContextModels
 
-                self._context_encoder = StaticEncoder(self.backbone, stop_words=self.stop_words)
-        return self._context_encoder
+            self._context_models = ContextModels(
+                self.kg, self.backbone, context=self.context, describe_nodes=self.describe_nodes,
+                max_length=self.max_length, precision=self.precision, batch_size=self.encode_batch_size,
+                device=self.device, stop_words=self.stop_words)
+        return self._context_models
 
-    @property
-    def node_embeddings(self):
-        """Cached node encodings (:class:`~kgattn.embeddings.NodeEmbeddings`) by the backbone; with
-        ``describe_nodes`` nodes without a description are described by their edges
-        (:class:`~kgattn.linking.context.DescribedGraph`)."""
-        if self._node_emb is None:
-            from kgattn.embeddings import NodeEmbeddings
-            from kgattn.linking.context import DescribedGraph
-
-            graph = DescribedGraph(self.kg) if self.describe_nodes else self.kg
-            self._node_emb = NodeEmbeddings(graph, self.encoder)
-        return self._node_emb
+    # The parts' own objects, for callers that used them on the linker.
+    lemmatizer = property(lambda self: self.detector.lemmatizer)
+    encoder = property(lambda self: self.context_models.encoder, doc="The backbone's TextEncoder.")
+    context_encoder = property(lambda self: self.context_models.context_encoder, doc="Encodes text windows.")
+    node_embeddings = property(lambda self: self.context_models.node_embeddings, doc="Cached node encodings.")
 
     def warm_up(self, texts: Iterable[str] | None = None) -> "EntityLinker":
         """Build the alias table and matcher now; with ``texts`` and ``"context"``, also encode and
         cache the nodes that are candidates in them (what the first calls would otherwise do)."""
-        self.table.automaton
+        self.table.prepare()
         self.lemmatizer
         if texts is not None and self.disambiguate == "context":
-            nodes = sorted({c[0] for t in texts for span in self._detect(t, []) for c in span.cands})
+            detect = self.detector.detect
+            nodes = sorted({c[0] for t in texts for span in detect(t) for c in span.cands})
             for a in range(0, len(nodes), 4096):
                 self.node_embeddings(nodes[a:a + 4096])
             self.context_encoder.encode(["warm up"])
         return self
 
-    def _node_pos(self, node: int) -> str | None:
-        """Part of speech of a node from types like WordNet's ``noun.animal`` (else None)."""
-        if node not in self._pos:
-            found = None
-            for t in self.kg.types(node):
-                found = _POS_OF_TYPE.get(t.split(".", 1)[0])
-                if found:
-                    break
-            self._pos[node] = found
-        return self._pos[node]
-
-    def _node_coarse(self, node: int) -> str | None:
-        if node not in self._coarse:
-            self._coarse[node] = graph_node_coarse(self.kg, node)
-        return self._coarse[node]
-
     # ------------------------------------------------------------------ public API
-    def link(self, text: str) -> list[Mention]:
-        """Mentions of ``text``, sorted by start offset (offsets index ``text`` itself)."""
+    def link(self, text: str, max_chars: int | None = None) -> list[Mention]:
+        """Mentions of ``text``, sorted by start offset (offsets index ``text`` itself).
+
+        ``max_chars``: the character budget. Only ``text[:budget_end(text, max_chars)]`` is
+        searched (the first ``max_chars`` characters, cut back to the last whitespace so that no
+        word is split; see :func:`kgattn.linking.text.budget_end`); the result equals linking that
+        prefix, and costs in proportion to it. None: the whole text.
+        """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
+        _check_max_chars(max_chars)
+        if max_chars is not None:
+            text = text[:budget_end(text, max_chars)]
         return self._link_chunk([text])[0]
 
-    def link_batch(self, texts: Iterable[str], batch_size: int = 256, n_process: int = 1) -> Iterator[list[Mention]]:
+    def link_batch(self, texts: Iterable[str], batch_size: int = 256, n_process: int = 1,
+                   max_chars: int | None = None) -> Iterator[list[Mention]]:
         """Mentions of each text, in input order, streamed ``batch_size`` texts at a time.
 
         ``n_process > 1`` forks worker processes (POSIX ``fork``; the graph and tables are
         shared copy-on-write). A non-string item raises ``TypeError`` naming its index when
-        the stream reaches it.
+        the stream reaches it. ``max_chars``: the character budget per text (see :meth:`link`).
         """
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
         if not isinstance(n_process, int) or n_process < 1:
             raise ConfigError(f"n_process must be a positive integer, got {n_process!r}")
-        chunks = _chunks(texts, batch_size)
+        _check_max_chars(max_chars)
+        chunks = _chunks(texts, batch_size, max_chars)
         if n_process == 1:
             for chunk in chunks:
                 yield from self._link_chunk(chunk)
             return
         yield from self._link_parallel(chunks, n_process)
 
+    def link_with_ner(self, texts: Sequence[str], ner_spans: Sequence[Sequence[NerSpan]],
+                      max_chars: int | None = None) -> list[list[Mention]]:
+        """Link texts whose NER spans ``(start, end, label)`` are given (e.g. a spaCy ``Doc``'s
+        ``ents``), instead of running this linker's own ``nlp``. Spans past the budget are dropped."""
+        if len(texts) != len(ner_spans):
+            raise ConfigError(f"link_with_ner: {len(texts)} texts but {len(ner_spans)} lists of NER spans")
+        _check_max_chars(max_chars)
+        if max_chars is not None:
+            ends = [budget_end(t, max_chars) for t in texts]
+            texts = [t[:e] for t, e in zip(texts, ends)]
+            ner_spans = [[s for s in spans if s[1] <= e] for spans, e in zip(ner_spans, ends)]
+        return self._link_chunk(list(texts), [list(s) for s in ner_spans])
+
     def __call__(self, text: str) -> list[Mention]:
         return self.link(text)
 
-    # ------------------------------------------------------------------ parallel
+    # ------------------------------------------------------------------ internals
+    def _link_chunk(self, texts: list[str], ents: list[list[NerSpan]] | None = None) -> list[list[Mention]]:
+        return self.disambiguator(texts, self.detector.detect_batch(texts, ents))
+
     def _link_parallel(self, chunks: Iterator[list[str]], n_process: int) -> Iterator[list[Mention]]:
         if "fork" not in multiprocessing.get_all_start_methods():
             raise ConfigError("n_process > 1 needs the 'fork' start method (POSIX); use n_process=1")
         # Build everything lazily held before forking, so workers inherit it instead of rebuilding.
-        self.table.automaton
-        self.lemmatizer
+        self.warm_up()
+        self.disambiguator
         global _WORKER_LINKER
         _WORKER_LINKER = self
         try:
@@ -339,268 +294,44 @@ class EntityLinker:
         finally:
             _WORKER_LINKER = None
 
-    # ------------------------------------------------------------------ detection
-    def _link_chunk(self, texts: list[str], ents: list[list[tuple[int, int, str]]] | None = None) -> list[list[Mention]]:
-        if ents is None:
-            ents = self._ner(texts)
-        detected = [self._detect(t, e) for t, e in zip(texts, ents)]
-        if self.disambiguate == "context":
-            self._score_context(texts, detected)
-        return [self._finish(t, spans) for t, spans in zip(texts, detected)]
-
-    def _ner(self, texts: list[str]) -> list[list[tuple[int, int, str]]]:
-        """NER spans ``(start, end, label)`` per text (empty lists without an NER model)."""
-        if self.nlp is None or "ner" not in self.nlp.pipe_names:
-            return [[] for _ in texts]
-        # Long texts go to spaCy in segments cut at whitespace, offsets shifted back.
-        segments, owner, shift = [], [], []
-        for i, text in enumerate(texts):
-            for a, b in _segments(text, NER_SEGMENT_CHARS):
-                segments.append(text[a:b])
-                owner.append(i)
-                shift.append(a)
-        out: list[list[tuple[int, int, str]]] = [[] for _ in texts]
-        for doc, i, a in zip(self.nlp.pipe(segments, disable=self._ner_disable), owner, shift):
-            out[i].extend((a + e.start_char, a + e.end_char, e.label_) for e in doc.ents)
-        return out
-
-    def _detect(self, text: str, ents: Sequence[tuple[int, int, str]]) -> list[_Span]:
-        if not text or text.isspace():
-            return []
-        table = self.table
-        toks = tokenize(text)
-        if not len(toks):
-            return []
-        found: dict[tuple[int, int], list[int]] = {}
-        for first, stop, key in table.find(toks.norm):
-            found.setdefault((first, stop), []).append(key)
-        if self.lemmatize:
-            lem = self.lemmatizer
-            lemmas = [lem(p) for p in toks.norm]
-            if lemmas != toks.norm:
-                for first, stop, key in table.find(lemmas):
-                    keys = found.setdefault((first, stop), [])
-                    if key not in keys:
-                        keys.append(key)
-        # Longest match wins; among equally long ones the leftmost.
-        taken = bytearray(len(toks))
-        chosen: list[tuple[int, int, list[int], str | None]] = []
-        # Candidates found while testing spans against node_types, kept for the mentions below.
-        cands_of: dict[tuple[int, ...], list[tuple[int, float, bool]]] = {}
-        for (first, stop), keys in sorted(found.items(), key=lambda kv: (kv[0][0] - kv[0][1], kv[0][0])):
-            if any(taken[first:stop]):
-                continue
-            if self.node_types is not None:
-                cands_of[tuple(keys)] = self._candidates(keys)
-                if not cands_of[tuple(keys)]:
-                    continue
-            start, end = toks.start[first], toks.end[stop - 1]
-            surface = text[start:end]
-            if len(surface) < 3 and not surface.isupper() and surface.lower() != surface.upper():
-                continue  # short cased names match only as capitals ("UK"), not "ad", "ma"; 東京 is fine
-            taken[first:stop] = b"\x01" * (stop - first)
-            chosen.append((first, stop, keys, None))
-        if ents:
-            chosen = self._merge_ner(text, toks, chosen, ents)
-        shouting = _mostly_upper(text)
-        ct, n = self.context_tokens, len(toks)
-        spans = []
-        for first, stop, keys, label in sorted(chosen, key=lambda c: c[0]):
-            cands = cands_of.get(tuple(keys))
-            if cands is None:
-                cands = self._candidates(keys)
-            start, end = toks.start[first], toks.end[stop - 1]
-            case = 0
-            if not shouting and not toks.sentence_start(first):
-                case = 1 if toks.first_upper(first) else -1
-            pos = None
-            if first and not toks.sentence_start(first):
-                prev = toks.norm[first - 1]
-                pos = "n" if prev in _NOUN_BEFORE else "v" if prev in _VERB_BEFORE else None
-            a = (first // ct) * ct
-            window = (toks.start[a], toks.end[min(n, a + ct) - 1])
-            spans.append(_Span(start, end, first, cands, label, case, pos, window))
-        return spans
-
-    def _candidates(self, keys: list[int]) -> list[tuple[int, float, bool]]:
-        table, k = self.table, self.candidate_pool
-        # With a type filter the pool is cut after filtering, so allowed nodes ranked below
-        # excluded ones still make it in.
-        pool = k if self.node_types is None else self.kg.num_nodes
-        if len(keys) == 1:
-            return [c for c in table.candidates(keys[0], pool) if self._allowed(c[0])][:k]
-        best: dict[int, tuple[int, float, bool]] = {}
-        for key in keys:
-            for c in table.candidates(key, pool):
-                if self._allowed(c[0]) and (c[0] not in best or c[1] > best[c[0]][1]):
-                    best[c[0]] = c
-        return sorted(best.values(), key=lambda c: (-c[1], c[0]))[:k]
-
-    def _allowed(self, node: int) -> bool:
-        """Whether ``node`` passes ``node_types`` (a type starting with one of its prefixes)."""
-        if self.node_types is None:
-            return True
-        ok = self._type_ok.get(node)
-        if ok is None:
-            ok = self._type_ok[node] = any(t.startswith(p) for t in self.kg.types(node) for p in self.node_types)
-        return ok
-
-    def _merge_ner(self, text: str, toks: Tokens, chosen, ents):
-        """Add NER spans: a span that names a key replaces the gazetteer matches it overlaps and
-        carries its label; a span that names no key is kept as a NIL mention when no gazetteer
-        match overlaps it (else those matches stand, as they are evidence of a known name)."""
-        table = self.table
-        out = list(chosen)
-        for s, e, label in ents:
-            if label not in NER_TO_COARSE:
-                continue  # dates, numbers, money: not entities to link
-            first = bisect.bisect_left(toks.start, s)
-            stop = bisect.bisect_right(toks.start, e - 1)
-            while stop > first and toks.end[stop - 1] > e:
-                stop -= 1
-            if stop <= first:
-                continue
-            if stop - first > 1 and toks.norm[first] == "the":
-                # "the Chicago Bulls": the name is what follows the article, when the graph knows
-                # it only without; spans that include it ("The Who") are tried first.
-                tries = [first, first + 1]
-            else:
-                tries = [first]
-            keys: list[int] = []
-            for a in tries:
-                pieces = toks.norm[a:stop]
-                variants = [pieces, [self.lemmatizer(p) for p in pieces]] if self.lemmatize else [pieces]
-                for v in variants:
-                    k = table.lookup(v)
-                    if k is not None and k not in keys:
-                        keys.append(k)
-                if keys:
-                    first = a
-                    break
-            overlapping = [c for c in out if c[0] < stop and first < c[1]]
-            if keys:
-                out = [c for c in out if c not in overlapping]
-                out.append((first, stop, keys, label))
-            elif not overlapping:
-                out.append((first, stop, [], label))
-            else:
-                # The span names nothing the graph knows as a whole; its parts keep their matches,
-                # and a part covering the span's head (last piece) inherits the type hint.
-                out = [(c[0], c[1], c[2], label if c[1] == stop and c[3] is None else c[3]) if c in overlapping
-                       else c for c in out]
-        return out
-
-    # ------------------------------------------------------------------ scoring
-    def _score_context(self, texts: list[str], detected: list[list[_Span]]) -> None:
-        """Fill ``span.scores`` context terms for every span (one encoder pass per chunk)."""
-        windows: dict[tuple[int, tuple[int, int]], int] = {}
-        window_texts: list[str] = []
-        span_window: list[list[int]] = []
-        nodes: set[int] = set()
-        for i, spans in enumerate(detected):
-            rows = []
-            for span in spans:
-                if not span.cands:
-                    rows.append(-1)
-                    continue
-                nodes.update(c[0] for c in span.cands)
-                wkey = (i, span.window)
-                if wkey not in windows:
-                    windows[wkey] = len(window_texts)
-                    window_texts.append(texts[i][span.window[0]:span.window[1]])
-                rows.append(windows[wkey])
-            span_window.append(rows)
-        if not window_texts:
-            return
-        x = np.asarray(self.context_encoder.encode(window_texts), dtype=np.float32)
-        node_list = sorted(nodes)
-        e = self.node_embeddings(node_list).numpy()
-        row_of = {n: r for r, n in enumerate(node_list)}
-        for spans, rows in zip(detected, span_window):
-            by_window: dict[int, list[int]] = {}
-            for j, r in enumerate(rows):
-                if r >= 0:
-                    by_window.setdefault(r, []).append(j)
-            for r, members in by_window.items():
-                ev = [e[[row_of[c[0]] for c in spans[j].cands]] for j in members]
-                sims = [m @ x[r] for m in ev]
-                # Each mention's expected encoding under its prior, for coherence with the others.
-                means = []
-                for j, m in zip(members, ev):
-                    p = np.asarray([c[1] for c in spans[j].cands], dtype=np.float32)
-                    v = p @ m
-                    means.append(v / max(float(np.linalg.norm(v)), 1e-12))
-                means = np.stack(means)
-                for k, (j, m) in enumerate(zip(members, ev)):
-                    if len(members) > 1:
-                        others = np.delete(means, k, axis=0)
-                        coh = (m @ others.T).mean(axis=1)
-                    else:
-                        coh = np.zeros(len(m), dtype=np.float32)
-                    spans[j].scores = [(float(s), float(h)) for s, h in zip(sims[k], coh)]
-
-    def _finish(self, text: str, spans: list[_Span]) -> list[Mention]:
-        out = []
-        for span in spans:
-            if not span.cands:
-                out.append(Mention(span.start, span.end, text[span.start:span.end], (), None, span.ner_label))
-                continue
-            hint = NER_TO_COARSE.get(span.ner_label) if span.ner_label else None
-            if span.scores:
-                cands = self._rank(span.cands, span.scores, hint, span.case, span.pos)
-            else:
-                # Without context terms the ranking depends only on these, so it is memoised
-                # (candidates are immutable and can be shared between mentions).
-                memo_key = (tuple(span.cands), hint, span.case, span.pos)
-                cands = self._memo.get(memo_key)
-                if cands is None:
-                    cands = self._rank(span.cands, None, hint, span.case, span.pos)
-                    if len(self._memo) >= 100_000:
-                        self._memo.clear()
-                    self._memo[memo_key] = cands
-            chosen = cands[0].node if cands[0].score >= self.nil_threshold else None
-            out.append(Mention(span.start, span.end, text[span.start:span.end], cands, chosen, span.ner_label))
-        return out
-
-    def _rank(self, cands, ctx, hint: str | None, case: int, pos: str | None) -> tuple[Candidate, ...]:
-        w = self.weights
-        scored = []
-        for i, (node, p, cased) in enumerate(cands):
-            s = w.prior * p
-            if ctx is not None:
-                sim, coh = ctx[i]
-                s += w.context * sim + w.coherence * coh
-            if hint is not None:
-                s += w.type * type_compatibility(hint, self._node_coarse(node))
-            if case:
-                s += w.case * (1.0 if (case > 0) == cased else -1.0)
-            if pos is not None:
-                npos = self._node_pos(node)
-                if npos is not None:
-                    s += w.pos * (1.0 if npos == pos else -1.0)
-            scored.append((-s, node))
-        scored.sort()
-        return tuple(Candidate(node, -neg) for neg, node in scored[:self.top_k])
-
-    # ------------------------------------------------------------------ persistence
+    # ------------------------------------------------------------------ parameters
     def get_config(self) -> dict:
         """The JSON-able constructor arguments (without ``kg``, ``nlp`` and ``alias_counts``)."""
         return {"disambiguate": self.disambiguate, "top_k": self.top_k, "candidate_pool": self.candidate_pool,
                 "nil_threshold": self.nil_threshold,
                 "backbone": self.backbone, "min_length": self.min_length, "stop_words": self.stop_words,
                 "prior": asdict(self.prior), "weights": asdict(self.weights), "lemmatize": self.lemmatize,
-                "context": self.context, "describe_nodes": self.describe_nodes, "context_tokens": self.context_tokens, "max_length": self.max_length,
+                "context": self.context, "describe_nodes": self.describe_nodes,
+                "context_tokens": self.context_tokens, "max_length": self.max_length,
                 "precision": self.precision, "encode_batch_size": self.encode_batch_size, "device": self.device,
-                "node_types": self.node_types}
+                "node_types": self.node_types, "candidates": self.candidates, "index": self.index}
 
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Every constructor argument but ``kg``, scikit-learn style: ``EntityLinker(kg,
+        **linker.get_params())`` builds an equal linker. JSON-ready (``prior``/``weights`` as
+        dicts, ``nlp`` as the package name or None), except two objects passed by reference
+        when given: ``nlp`` as an in-memory spaCy ``Language`` and ``alias_counts``.
+        ``deep`` is accepted for scikit-learn; the linker has no nested estimators."""
+        return {"nlp": self.nlp_name if self.nlp_name is not None or self.nlp is None else self.nlp,
+                **self.get_config(), "cache": self.cache, "alias_counts": self.alias_counts}
+
+    def set_params(self, **params) -> "EntityLinker":
+        """Change constructor arguments (names as in :meth:`get_params`; others raise ConfigError).
+        The linker is rebuilt with them: its parts are built again on first use."""
+        valid = self.get_params()
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            raise ConfigError(f"EntityLinker has no parameter(s) {unknown}; valid: {sorted(valid)}")
+        self.__init__(self.kg, **{**valid, **params})
+        return self
+
+    # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
-        """Write ``config.json``, the alias table and, for an in-memory spaCy pipeline, ``nlp/``.
-
-        Nothing is pickled: JSON, safetensors, and spaCy's own ``to_disk`` format.
-        """
+        """Write ``config.json`` (the manifest), the alias table and, for an in-memory spaCy
+        pipeline, ``nlp/``. Nothing is pickled: JSON, safetensors, and spaCy's ``to_disk`` format."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        self.table.save(d / "alias_table")
+        self.table.save(d / (_TABLE_DIR if self.index == "automaton" else _INDEX_DIR))
         if self.nlp is None:
             nlp = None
         elif self.nlp_name is not None:
@@ -608,49 +339,47 @@ class EntityLinker:
         else:
             self.nlp.to_disk(d / "nlp")
             nlp = {"path": "nlp"}
-        config = {"format": "kgattn-entity-linker", "version": LINKER_FORMAT,
-                  "kg_fingerprint": self.kg.fingerprint, "nlp": nlp, **self.get_config()}
-        (d / "config.json").write_text(json.dumps(config, indent=1, ensure_ascii=False), encoding="utf-8")
+        write_manifest(d / _CONFIG_FILE, LINKER_KIND, LINKER_VERSION, kg_fingerprint=self.kg.fingerprint,
+                       nlp=nlp, **self.get_config())
         return d
 
     @classmethod
     def load(cls, directory: str | Path, kg, *, with_nlp: bool = True) -> "EntityLinker":
-        """Read a linker saved by :meth:`save` for the same graph.
+        """Read a linker saved by :meth:`save` (or by kgattn before this format) for the same graph.
 
         ``with_nlp=False`` skips loading the saved spaCy pipeline (the spaCy component gets its
         NER spans from the pipeline it runs in).
 
         Raises:
-            ConfigError: no linker there, or an unknown format.
+            SavedFileError: no linker there, a damaged or unknown manifest or alias table (names the file).
             FingerprintMismatchError: ``kg`` is not the graph the linker was saved with.
         """
         d = Path(directory)
-        path = d / "config.json"
-        try:
-            config = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{path}: no saved entity linker here ({exc.strerror or exc})") from exc
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from exc
-        if config.get("format") != "kgattn-entity-linker" or config.get("version") != LINKER_FORMAT:
-            raise ConfigError(f"{path}: not an entity linker of format version {LINKER_FORMAT}")
-        if config["kg_fingerprint"] != kg.fingerprint:
+        path = d / _CONFIG_FILE
+        config = read_manifest(path, LINKER_KIND, (1, LINKER_VERSION))
+        for key in ("kind", "format", "version", "format_version"):
+            config.pop(key, None)
+        saved_for = config.pop("kg_fingerprint", None)
+        if not isinstance(saved_for, str):
+            raise SavedFileError("no kg_fingerprint in the linker manifest; the file is damaged", path)
+        if saved_for != kg.fingerprint:
             raise FingerprintMismatchError(
-                f"{path}: the linker was saved for graph {config['kg_fingerprint'][:16]}, "
-                f"the given graph is {kg.fingerprint[:16]}")
-        nlp = config.pop("nlp")
+                f"{path}: the linker was saved for graph {saved_for[:16]}, the given graph is {kg.fingerprint[:16]}")
+        nlp = config.pop("nlp", None)
         if not with_nlp:
             nlp = None
         if nlp is not None:
             nlp = nlp["package"] if "package" in nlp else str(d / nlp["path"])
-        for key in ("format", "version", "kg_fingerprint"):
-            config.pop(key)
-        config["prior"] = PriorWeights(**config["prior"])
-        config["weights"] = ScoreWeights(**config["weights"])
-        linker = cls(kg, nlp=nlp, **config)
+        try:
+            linker = cls(kg, nlp=nlp, **config)
+        except TypeError as exc:
+            raise SavedFileError(f"not a linker configuration this kgattn understands ({exc})", path) from None
         if isinstance(nlp, str) and nlp.startswith(str(d)):
             linker.nlp_name = None  # loaded from the saved copy; saving again copies it again
-        linker._table = AliasTable.load(d / "alias_table", kg)
+        if linker.index == "automaton":
+            linker._table = AliasTable.load(d / _TABLE_DIR, kg)
+        else:
+            linker._table = _disk_index().load(d / _INDEX_DIR, kg)
         return linker
 
     def __repr__(self) -> str:
@@ -660,39 +389,36 @@ class EntityLinker:
 
 
 # ---------------------------------------------------------------------- helpers
-def _chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
+def _disk_index():
+    """The disk index class (imported on demand: it needs marisa-trie)."""
+    from kgattn.linking.alias_index import DiskAliasIndex
+
+    return DiskAliasIndex
+
+
+def _dataclass_arg(cls, value, name: str):
+    """A dataclass argument given as the dataclass, a dict of its fields, or None."""
+    if value is None or isinstance(value, cls):
+        return value
+    if isinstance(value, Mapping):
+        try:
+            return cls(**value)
+        except TypeError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+    raise ConfigError(f"{name} must be a {cls.__name__} or a dict of its fields, got {type(value).__name__}")
+
+
+def _chunks(texts: Iterable[str], size: int, max_chars: int | None = None) -> Iterator[list[str]]:
     chunk: list[str] = []
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"texts[{i}] is {type(text).__name__}, not str")
-        chunk.append(text)
+        chunk.append(text if max_chars is None else text[:budget_end(text, max_chars)])
         if len(chunk) == size:
             yield chunk
             chunk = []
     if chunk:
         yield chunk
-
-
-def _segments(text: str, size: int) -> list[tuple[int, int]]:
-    """Cut ``text`` into pieces of at most about ``size`` characters at whitespace."""
-    if len(text) <= size:
-        return [(0, len(text))]
-    out, a = [], 0
-    while a < len(text):
-        b = min(len(text), a + size)
-        if b < len(text):
-            cut = max(text.rfind("\n", a, b), text.rfind(" ", a, b))
-            if cut > a:
-                b = cut + 1
-        out.append((a, b))
-        a = b
-    return out
-
-
-def _mostly_upper(text: str) -> bool:
-    """True for all-caps text (headlines), where capitalisation says nothing about names."""
-    letters = sum(map(str.isalpha, text))
-    return letters >= 4 and sum(map(str.isupper, text)) > 0.6 * letters
 
 
 _WORKER_LINKER: EntityLinker | None = None

@@ -51,7 +51,7 @@ class KGLinkerComponent:
         return [(e.start_char, e.end_char, e.label_) for e in doc.ents]
 
     def __call__(self, doc: Doc) -> Doc:
-        doc._.kg_mentions = self.linker._link_chunk([doc.text], [self._ents(doc)])[0]
+        doc._.kg_mentions = self.linker.link_with_ner([doc.text], [self._ents(doc)])[0]
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 256) -> Iterator[Doc]:
@@ -65,7 +65,7 @@ class KGLinkerComponent:
             yield from self._run(batch)
 
     def _run(self, docs: list[Doc]) -> list[Doc]:
-        mentions = self.linker._link_chunk([d.text for d in docs], [self._ents(d) for d in docs])
+        mentions = self.linker.link_with_ner([d.text for d in docs], [self._ents(d) for d in docs])
         for doc, m in zip(docs, mentions):
             doc._.kg_mentions = m
         return docs

@@ -13,7 +13,7 @@ Offsets therefore always point into the original string, whatever Unicode does.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 import regex
@@ -135,8 +135,11 @@ class Lemmatizer:
     is returned unchanged. Results are memoised (bounded), so repeated words cost a dict look-up.
     """
 
-    def __init__(self, vocabulary: Iterable[str] | set[str] | frozenset[str], max_cache: int = 200_000):
-        self.vocabulary = vocabulary if isinstance(vocabulary, (set, frozenset)) else frozenset(vocabulary)
+    def __init__(self, vocabulary: Iterable[str] | Container[str], max_cache: int = 200_000):
+        # Sets and other containers (e.g. the disk index's trie) are kept as they are; a list or
+        # an iterator becomes a frozenset, so membership is O(1).
+        keep = isinstance(vocabulary, Container) and not isinstance(vocabulary, (list, tuple, str))
+        self.vocabulary = vocabulary if keep else frozenset(vocabulary)
         self.max_cache = max_cache
         self._cache: dict[str, str] = {}
 
@@ -168,3 +171,22 @@ class Lemmatizer:
                             and cand[:-1] in vocab:
                         return cand[:-1]
         return piece
+
+
+def budget_end(text: str, max_chars: int) -> int:
+    """End of the part of ``text`` that a character budget of ``max_chars`` links.
+
+    ``len(text)`` when the text fits; else ``max_chars`` cut back to just after the last
+    whitespace before it, so no word is split (a word ending exactly at the budget is kept);
+    when the first ``max_chars`` characters hold no whitespace at all (e.g. Japanese), the hard
+    cut ``max_chars``. Offsets of mentions in ``text[:end]`` are offsets in ``text``. Costs
+    O(``max_chars``) at most, never O(``len(text)``).
+    """
+    if len(text) <= max_chars:
+        return len(text)
+    if max_chars == 0 or text[max_chars].isspace():
+        return max_chars
+    i = max_chars - 1
+    while i >= 0 and not text[i].isspace():
+        i -= 1
+    return i + 1 if i >= 0 else max_chars
