@@ -31,7 +31,7 @@ def small_subgraphs():
 
 def test_builtin_registry_order_defaults_and_names():
     assert variant_names() == ("full", "no_graph", "shuffled_graph", "graph_removed", "knowledge_as_text",
-                               "graph_features")
+                               "graph_features", "hybrid")
     assert default_variants() == ("full", "no_graph", "shuffled_graph", "graph_removed")
     assert ordered_variants(["zzz", "graph_features_removed", "no_graph", "full"]) == [
         "full", "no_graph", "graph_features_removed", "zzz"]

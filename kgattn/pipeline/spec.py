@@ -116,6 +116,10 @@ class LinkerSpec(Section):
     nil_threshold: float | None = None
     #: Only nodes whose type starts with one of these prefixes are candidates (e.g. ``[noun.]``).
     node_types: list[str] | None = None
+    #: The alias index: ``automaton`` (in RAM) or ``disk`` (memory-mapped marisa-trie, for large graphs).
+    index: Literal["automaton", "disk"] | None = None
+    #: A registered candidate generator (``kgattn.linking.candidates``; default ``alias_prior``).
+    candidates: str | None = None
     min_length: int | None = Field(None, gt=0)
     candidate_pool: int | None = Field(None, gt=0)
     lemmatize: bool | None = None
