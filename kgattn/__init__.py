@@ -2,6 +2,12 @@
 
 The public names load lazily so that ``import kgattn`` stays cheap (no torch/transformers
 import until a model or graph is used).
+
+Layers, each importing only from those before it (README, "How it fits together"): the ground
+floor (``errors``, ``persistence``, ``paths``, ``lazy``); ``graph`` and ``datasets``; ``linking`` and
+``embeddings``; ``models``; ``preprocessing`` and ``training``; ``pretraining``; ``inference``,
+``schemas`` and ``api``; the outer ring ``evaluation``, ``pipeline`` and ``cli``. Every option is declared
+once, in one of the schemas listed by :mod:`kgattn.schemas`.
 """
 from __future__ import annotations
 
