@@ -17,7 +17,7 @@ from test_training_world import toy_corpus, toy_graph
 def test_parameters_are_the_schema_fields_with_their_defaults():
     params = inspect.signature(KGClassifier.__init__).parameters
     names = [p for p in params if p != "self"]
-    assert names == ["kg", "linker", *DEFAULTS, "callbacks"]
+    assert names == ["kg", "linker", *DEFAULTS, "init_from", "callbacks"]
     for concern, schema in SCHEMAS.items():
         for f in user_fields(schema):
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
