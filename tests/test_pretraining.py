@@ -24,7 +24,7 @@ from test_training_world import TEMPLATES, one_thread, toy_graph
 _threads = pytest.fixture(scope="module", autouse=True)(one_thread)
 
 FAST = dict(gnn_dim=16, max_length=32, max_nodes=8, hops=1, batch_size=8, lr=3e-3, backbone_lr=3e-3,
-            warmup_ratio=0.0, schedule="constant", progress_bar=False, log_every=1, checkpoint_every=5,
+            warmup_ratio=0.0, schedule="constant", progress_bar=False, log_every_n_steps=1, checkpoint_every=5,
             precision="32", accelerator="cpu", devices=1)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from kgattn.errors import ConfigError, KGAttnError
 from kgattn.pipeline.corpus import resolve_paths
 from kgattn.pipeline.predict import output_conflicts
-from kgattn.pipeline.yamlio import key_line
+from kgattn.specs.yamlio import key_line
 
 
 def _where(key: str, source: str | None) -> str:

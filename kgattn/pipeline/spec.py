@@ -25,9 +25,9 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 
 from kgattn.errors import ConfigError
 from kgattn.evaluation.variants import DefaultVariants, check_variant_name
-from kgattn.pipeline.graph_spec import KGSourceSpec, KGSpec  # noqa: F401 (part of the spec schema)
-from kgattn.pipeline.sections import PathValue, Section, expand_vars, schema_section
-from kgattn.pipeline.yamlio import UniqueKeyLoader, format_errors
+from kgattn.specs.graph import KGSourceSpec, KGSpec  # noqa: F401 (part of the spec schema)
+from kgattn.specs.base import PathValue, Section, expand_vars, schema_section
+from kgattn.specs.yamlio import UniqueKeyLoader, format_errors
 
 #: An evaluation variant: a name in the registry kgattn.evaluation.variants; ALL_VARIANTS: its defaults.
 Variant = Annotated[str, AfterValidator(check_variant_name)]

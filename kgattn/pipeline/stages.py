@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from kgattn.errors import ConfigError, CorpusError
+from kgattn.errors import CorpusError
 from kgattn.linking.types import Candidate, Mention
 from kgattn.pipeline.corpus import CorpusReader
 from kgattn.pipeline.rundir import RunDir, ShardedOutput, atomic_path, barrier, dist_info, write_json
@@ -62,42 +62,10 @@ class Components:
     """
 
     def import_kg(self, spec):
-        """Build the graph described by the ``kg`` section (or by one of its ``sources``).
+        """Build the graph the ``kg`` section names (:func:`kgattn.specs.graph.import_graph`)."""
+        from kgattn.specs.graph import import_graph
 
-        Several sources are imported one by one and united (:meth:`KnowledgeGraph.union`).
-        """
-        from kgattn.graph import KnowledgeGraph
-
-        if getattr(spec, "sources", None) is not None:
-            graphs = [self._import_source(source, f"kg.sources.{i}") for i, source in enumerate(spec.sources)]
-            prefixes = [source.prefix for source in spec.sources]
-            return KnowledgeGraph.union(graphs, prefixes if any(prefixes) else None,
-                                        relations=spec.relations or "shared")
-        return self._import_source(spec, "kg")
-
-    def _import_source(self, spec, key: str):
-        from kgattn.graph import KnowledgeGraph
-
-        if spec.importer == "wordnet":
-            from kgattn.datasets.wordnet import wordnet
-
-            return wordnet(spec.path, **spec.import_options())
-        if spec.importer == "fb15k237":
-            from kgattn.datasets.fb15k237 import fb15k237
-
-            return fb15k237(spec.path, **spec.import_options())
-        if spec.kind == "sparql":
-            return KnowledgeGraph.from_sparql(spec.sparql, **spec.import_options())
-        if spec.kind == "oxigraph":
-            return KnowledgeGraph.from_oxigraph(spec.oxigraph, **spec.import_options())
-        path = spec.path
-        if not path.exists():
-            raise ConfigError(f"{key}.path: {path} does not exist")
-        if path.is_dir():
-            return KnowledgeGraph.load(path)
-        if spec.kind == "tsv":
-            return KnowledgeGraph.from_triples(path, names=spec.names, **spec.import_options())
-        return KnowledgeGraph.from_rdf(path, format=spec.format, **spec.import_options())
+        return import_graph(spec)
 
     def load_kg(self, directory: Path):
         from kgattn.graph import KnowledgeGraph

@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from kgattn.pretraining.spec import PretrainSection, PretrainSpec
+from kgattn.schemas import build, user_fields
 from kgattn.training.config import TrainerConfig
 
 #: The placeholder task of the pretraining model's config (its head is never trained or copied).
@@ -14,18 +15,16 @@ PLACEHOLDER_TASKS = {"pretraining_placeholder": 2}
 
 
 def trainer_options(p: PretrainSection, world: int = 1) -> TrainerConfig:
-    """The Lightning settings; under ``torchrun`` (several processes) ``auto`` means DDP over them,
-    on ``WORLD_SIZE / LOCAL_WORLD_SIZE`` machines."""
-    devices, strategy, num_nodes = p.devices, p.strategy, 1
+    """The Lightning settings (the trainer schema's fields of the section); under ``torchrun``
+    (several processes) ``auto`` means DDP over them, on ``WORLD_SIZE / LOCAL_WORLD_SIZE`` machines."""
+    options = p.model_dump()
     if world > 1 and "TORCHELASTIC_RUN_ID" in os.environ:
         local = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
-        devices = local if devices == "auto" else devices
-        strategy = "ddp" if strategy == "auto" else strategy
-        num_nodes = max(1, world // local)
-    return TrainerConfig(max_epochs=p.max_epochs, max_steps=p.max_steps, batch_size=p.batch_size,
-                         grad_clip=p.grad_clip, precision=p.precision, seed=p.seed, patience=None, devices=devices,
-                         num_nodes=num_nodes, strategy=strategy, accelerator=p.accelerator,
-                         progress_bar=p.progress_bar, log_every_n_steps=p.log_every)
+        if options["devices"] == "auto":
+            options.update(devices=local, num_nodes=max(1, world // local))
+        if options["strategy"] == "auto":
+            options["strategy"] = "ddp"
+    return build("trainer", {**options, "patience": None})
 
 
 def node_features(spec: PretrainSpec, kg, examples):
@@ -43,15 +42,16 @@ def node_features(spec: PretrainSpec, kg, examples):
 
 
 def model_config(spec: PretrainSpec, kg, feature_dim: int):
-    """The :class:`KGAugmentedConfig` of the pretraining model (a placeholder task; its head is unused)."""
+    """The :class:`KGAugmentedConfig` of the pretraining model: the section's architecture options,
+    link prediction and alignment as ``objectives`` say, and a placeholder task (its head is unused)."""
     from kgattn.models import KGAugmentedConfig
 
     p = spec.pretrain
-    return KGAugmentedConfig(tasks=dict(PLACEHOLDER_TASKS), backbone=p.backbone, use_graph=p.use_graph,
-                             node_feature_dim=feature_dim, num_relations=kg.num_relations, max_hops=p.hops,
-                             gnn=p.gnn, gnn_layers=p.gnn_layers, gnn_dim=p.gnn_dim, fusion=p.fusion,
-                             fusion_layers=p.fusion_layers, fusion_heads=p.fusion_heads,
-                             link_prediction=p.link_scorer, alignment=p.objectives.align > 0)
+    options = {f.name: getattr(p, f.name) for f in user_fields(KGAugmentedConfig) if hasattr(p, f.name)}
+    return KGAugmentedConfig(**options, tasks=dict(PLACEHOLDER_TASKS), node_feature_dim=feature_dim,
+                             num_relations=kg.num_relations, max_hops=p.hops,
+                             link_prediction=p.link_scorer if p.objectives.link > 0 else None,
+                             alignment=p.objectives.align > 0)
 
 
 def build_model(spec: PretrainSpec, kg, feature_dim: int):

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from kgattn.pretraining.masking import IGNORE, hidden_edges, mask_tokens
 from kgattn.training.collate import Collator, ModelBatch
 from kgattn.training.config import OptimConfig
+from kgattn.training.module import adamw_groups, adamw_with_schedule
 
 #: Modules of the model that classification uses but pretraining never trains.
 UNUSED_MODULES = ("heads", "pool", "loss_weighting", "bag")
@@ -189,11 +190,7 @@ class KGPretrainModule(L.LightningModule):
 
     # -- optimisation -------------------------------------------------------------------------
     def _param_groups(self) -> list[dict]:
-        o = self.optim
         backbone = list(self.model.backbone_parameters())
-        if o.backbone_lr == 0:
-            for p in backbone:
-                p.requires_grad_(False)
         unused = {id(p) for name in UNUSED_MODULES if getattr(self.model, name, None) is not None
                   for p in getattr(self.model, name).parameters()}
         seen = {id(p) for p in backbone} | unused
@@ -202,24 +199,7 @@ class KGPretrainModule(L.LightningModule):
             if id(p) not in seen:   # the tied decoder is the backbone's embedding: count it once
                 seen.add(id(p))
                 new.append(p)
-        groups = []
-        for params, lr in ((backbone, o.backbone_lr), (new, o.lr)):
-            params = [p for p in params if p.requires_grad]
-            groups += [{"params": [p for p in params if p.ndim >= 2], "lr": lr, "weight_decay": o.weight_decay},
-                       {"params": [p for p in params if p.ndim < 2], "lr": lr, "weight_decay": 0.0}]
-        return [g for g in groups if g["params"]]
+        return adamw_groups(backbone, new, self.model.gate_parameters(), self.optim)
 
     def configure_optimizers(self):
-        from transformers import (get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup,
-                                  get_linear_schedule_with_warmup)
-
-        optimizer = torch.optim.AdamW(self._param_groups())
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        warmup = int(round(self.optim.warmup_ratio * total))
-        if self.optim.schedule == "linear":
-            scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total)
-        elif self.optim.schedule == "cosine":
-            scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, total)
-        else:
-            scheduler = get_constant_schedule_with_warmup(optimizer, warmup)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return adamw_with_schedule(self._param_groups(), self.optim, self.trainer.estimated_stepping_batches)

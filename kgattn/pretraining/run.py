@@ -44,36 +44,10 @@ class PretrainResult:
 
 
 def load_graph(spec: PretrainSpec):
-    """The graph of the ``kg`` section (several ``sources`` are united)."""
-    from kgattn.graph import KnowledgeGraph
+    """The graph of the ``kg`` section, imported as the pipeline imports it."""
+    from kgattn.specs.graph import import_graph
 
-    sources = spec.kg.source_list
-    graphs = [_load_source(source, f"kg.sources.{i}" if spec.kg.sources else "kg") for i, source in enumerate(sources)]
-    if len(graphs) == 1 and spec.kg.sources is None:
-        return graphs[0]
-    prefixes = [source.prefix for source in sources]
-    return KnowledgeGraph.union(graphs, prefixes if any(prefixes) else None, relations=spec.kg.relations)
-
-
-def _load_source(ks, key: str):
-    from kgattn.graph import KnowledgeGraph
-
-    if ks.importer == "wordnet":
-        from kgattn.datasets.wordnet import wordnet
-
-        return wordnet(ks.path)
-    if ks.importer == "fb15k237":
-        from kgattn.datasets.fb15k237 import fb15k237
-
-        return fb15k237(ks.path)
-    if not ks.path.exists():
-        raise ConfigError(f"{key}.path: {ks.path} does not exist")
-    if ks.path.is_dir():
-        return KnowledgeGraph.load(ks.path)
-    if (ks.format or "").lower() in ("tsv", "triples") or (
-            ks.format is None and any(s in (".tsv", ".txt") for s in ks.path.suffixes)):
-        return KnowledgeGraph.from_triples(ks.path, names=ks.names)
-    return KnowledgeGraph.from_rdf(ks.path, format=ks.format)
+    return import_graph(spec.kg)
 
 
 def make_linker(spec: PretrainSpec, kg):
@@ -168,14 +142,13 @@ def pretrain(spec: PretrainSpec, force: bool = False, log=_log) -> PretrainResul
     from kgattn.pretraining.saving import save_pretrained
     from kgattn.pretraining.data import PretrainDataModule
     from kgattn.training.collate import Collator, Featurizer
-    from kgattn.training.config import OptimConfig
+    from kgattn.schemas import build
     from kgattn.training.trainer import seed_everything
 
     p = spec.pretrain
     rank, world = dist_info()
     options = trainer_options(p, world)   # validates precision/devices before any heavy work
-    optim = OptimConfig(lr=p.lr, backbone_lr=p.backbone_lr, weight_decay=p.weight_decay,
-                        warmup_ratio=p.warmup_ratio, schedule=p.schedule)
+    optim = build("optim", p.model_dump())   # gate_lr included, as for a classifier
     out = _prepare_output(spec, force, rank)
     final = out / "pretrained"
     if _finished(spec):

@@ -7,6 +7,8 @@ the working directory (like a build folder), default ``runs/pretrain/<name>``.
 
 Every error is a :class:`kgattn.errors.ConfigError` naming the file and the dotted key.
 
+The ``kg`` section is the pipeline's (:class:`kgattn.specs.graph.KGSpec`: importers, files,
+SPARQL, Oxigraph, several ``sources``), so one section names the same graph in both specs.
 This module imports nothing from :mod:`kgattn.pipeline` (the pipeline may embed
 :class:`PretrainSection`; the reverse import would be a cycle).
 """
@@ -14,105 +16,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import re
-from dataclasses import fields
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo,
-                      field_validator, model_validator)
+from pydantic import Field, ValidationError, model_validator
 
 from kgattn.errors import ConfigError
-from kgattn.models.config import FUSION_KINDS, LINK_SCORERS, KGAugmentedConfig
-from kgattn.models.registry import GNN_CONVS
-from kgattn.preprocessing.config import FeatureConfig
-
-_MODEL = {f.name: f.default for f in fields(KGAugmentedConfig)}
-_FEATURES = {f.name: f.default for f in fields(FeatureConfig)}
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def _expand(value: str) -> str:
-    def repl(match: re.Match) -> str:
-        name = match.group(1) or match.group(2)
-        if name in os.environ:
-            return os.environ[name]
-        if name == "KGATTN_DATA":
-            from kgattn.paths import data_dir
-
-            return str(data_dir().resolve())
-        raise ValueError(f"environment variable {name} is not set (in {value!r})")
-
-    return os.path.expanduser(_VAR.sub(repl, value))
-
-
-def _path(value: Any, info: ValidationInfo) -> Any:
-    if value is None or isinstance(value, Path):
-        return value
-    if not isinstance(value, str):
-        raise ValueError(f"expected a path string, got {type(value).__name__}")
-    path = Path(_expand(value))
-    base = (info.context or {}).get("base_dir")
-    return Path(base) / path if not path.is_absolute() and base is not None else path
-
+from kgattn.specs.base import PathValue, Section, schema_section
+from kgattn.specs.graph import KGSpec
+from kgattn.specs.yamlio import format_errors
 
 #: A path relative to the spec file, with ``${VAR}`` and ``~`` expanded.
-SpecPath = Annotated[Path, BeforeValidator(_path)]
+SpecPath = PathValue
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PretrainKGSource(_Section):
-    """One graph: ``importer`` (wordnet, fb15k237; ``path`` optional) or ``path`` (an RDF file, a
-    ``head<TAB>rel<TAB>tail`` TSV with ``format: tsv``, or a folder written by ``KnowledgeGraph.save``).
-    ``prefix`` (within ``sources`` only) is prepended to the graph's node ids."""
-
-    importer: Literal["wordnet", "fb15k237"] | None = None
-    path: SpecPath | None = None
-    format: str | None = None
-    names: SpecPath | None = None
-    prefix: str = ""
-
-    @model_validator(mode="after")
-    def _source(self) -> "PretrainKGSource":
-        if self.importer is None and self.path is None:
-            raise ValueError("give either 'importer' (wordnet, fb15k237) or 'path'")
-        return self
-
-
-class PretrainKGSection(_Section):
-    """The graph: the fields of one source, or ``sources`` (several, united with
-    :meth:`KnowledgeGraph.union` as the pipeline's ``kg.sources`` are, so the fingerprint equals
-    the pipeline's for the same sources; ``relations``: shared or separate)."""
-
-    importer: Literal["wordnet", "fb15k237"] | None = None
-    path: SpecPath | None = None
-    format: str | None = None
-    names: SpecPath | None = None
-    sources: list[PretrainKGSource] | None = Field(None, min_length=1)
-    relations: Literal["shared", "separate"] = "shared"
-
-    @model_validator(mode="after")
-    def _source(self) -> "PretrainKGSection":
-        given = [k for k in ("importer", "path", "format", "names") if getattr(self, k)]
-        if self.sources is not None and given:
-            raise ValueError(f"give either 'sources' or {', '.join(map(repr, given))}, not both")
-        if self.sources is None and self.importer is None and self.path is None:
-            raise ValueError("give either 'importer' (wordnet, fb15k237), 'path' or 'sources'")
-        return self
-
-    @property
-    def source_list(self) -> list[PretrainKGSource]:
-        if self.sources is not None:
-            return list(self.sources)
-        return [PretrainKGSource(importer=self.importer, path=self.path, format=self.format, names=self.names)]
-
-
-class PretrainCorpusSection(_Section):
+class PretrainCorpusSection(Section):
     """Unlabelled texts: CSV, TSV, JSONL or Parquet files (globs allowed); only ``text_column`` is read.
 
     Rows whose text is empty are skipped (and counted). ``max_rows`` caps the corpus (first rows).
@@ -127,7 +46,7 @@ class PretrainCorpusSection(_Section):
     shard_rows: int = Field(5000, gt=0)
 
 
-class PretrainLinkerSection(_Section):
+class PretrainLinkerSection(Section):
     """Arguments of :class:`kgattn.linking.EntityLinker`; unset ones keep the linker's defaults."""
 
     disambiguate: Literal["context", "prior"] = "context"
@@ -141,7 +60,7 @@ class PretrainLinkerSection(_Section):
     n_process: int = Field(1, gt=0)
 
 
-class ObjectiveWeights(_Section):
+class ObjectiveWeights(Section):
     r"""Weights of the pretraining losses, :math:`\mathcal{L} = w_{mlm} L_{mlm} + w_{link} L_{link}
     + w_{align} L_{align}`; a weight of 0 switches the objective off."""
 
@@ -156,103 +75,70 @@ class ObjectiveWeights(_Section):
         return self
 
 
-class PretrainSection(_Section):
-    """Model, objectives, optimisation and trainer of the pretraining.
+#: Options of the four schemas that pretraining sets itself: link prediction and the alignment loss
+#: follow ``objectives``, there is no validation data to stop on, and no task to shuffle graphs for.
+_NOT_PRETRAINING = ("link_prediction", "alignment", "patience", "shuffle_graph", "subgraph_ranking")
 
-    Architecture keys (``gnn``, ``gnn_dim``, ``gnn_layers``, ``fusion``, ``fusion_layers``,
-    ``fusion_heads``, ``hops``, ``backbone``, ``node_template``) must match the classifier that
-    later starts from the result (``KGClassifier(init_from=...)``); a mismatch is refused there.
-    Their defaults are those of :class:`KGAugmentedConfig` and :class:`FeatureConfig`, so a
-    default classifier fits a default pretraining.
-    ``use_graph: false`` is the MLM-only control: the same texts, masking and steps without the
-    graph input (only the MLM objective can run).
+PretrainSection = schema_section("PretrainSection", """Model, objectives, optimisation and trainer of the pretraining.
 
-    Masking: each real token is masked with probability ``mask_rate``, tokens of linked mentions
-    with ``entity_mask_rate`` (entity-aware masking; 80% [MASK], 10% random, 10% unchanged).
-    ``link_hide_rate``: the fraction of the edges that touch a linked entity which is hidden from
-    the GNN and predicted (at least one per batch when there is such an edge).
-    """
+Every option of the four schemas (:mod:`kgattn.schemas`: architecture, features, optimisation,
+trainer) with the same names and defaults as :class:`~kgattn.KGClassifier` and a pipeline spec,
+so a default classifier fits a default pretraining; architecture keys (``gnn``, ``gnn_dim``,
+``fusion``, ``fusion_layers``, ``hops``, ``backbone``, ``node_template``, ...) must match the
+classifier that later starts from the result (``init_from``), which refuses a mismatch.
+``use_graph: false`` is the MLM-only control: the same texts, masking and steps without the graph
+input (only the MLM objective can run). ``output_dir``: where everything goes (relative to the
+working directory; default ``runs/pretrain/<name>``).
 
-    output_dir: Path | None = None
-    backbone: str = _MODEL["backbone"]
-    use_graph: bool = True
-    gnn: str = _MODEL["gnn"]
-    gnn_dim: int = Field(_MODEL["gnn_dim"], gt=0)
-    gnn_layers: int = Field(_MODEL["gnn_layers"], ge=1, le=3)
-    fusion: Literal["cross_attention", "greaselm"] = _MODEL["fusion"]
-    fusion_layers: list[int] | None = None
-    fusion_heads: int = Field(_MODEL["fusion_heads"], gt=0)
-    link_scorer: Literal["distmult", "transe"] = "distmult"
-    node_template: str = _FEATURES["node_template"]
-    max_length: int = Field(_FEATURES["max_length"], gt=1)
-    max_nodes: int = Field(_FEATURES["max_nodes"], gt=0)
-    hops: int = Field(_FEATURES["hops"], ge=0)
-    objectives: ObjectiveWeights = Field(default_factory=ObjectiveWeights)
-    mask_rate: float = Field(0.15, ge=0, le=1)
-    entity_mask_rate: float = Field(0.5, ge=0, le=1)
-    link_hide_rate: float = Field(0.5, gt=0, le=1)
-    max_epochs: int = Field(1, ge=1)
-    max_steps: int = Field(-1, ge=-1)
-    batch_size: int = Field(32, gt=0)
-    lr: float = Field(1e-3, gt=0)
-    backbone_lr: float = Field(5e-5, ge=0)
-    weight_decay: float = Field(0.01, ge=0)
-    warmup_ratio: float = Field(0.1, ge=0, lt=1)
-    schedule: Literal["linear", "cosine", "constant"] = "linear"
-    grad_clip: float | None = Field(1.0, gt=0)
-    seed: int = 0
-    precision: str = "auto"
-    devices: int | str = "auto"
-    strategy: str = "auto"
-    accelerator: str = "auto"
-    #: Save the resumable checkpoint every this many optimiser steps (and at the end).
-    checkpoint_every: int = Field(50, gt=0)
-    log_every: int = Field(5, gt=0)
-    progress_bar: bool = True
-
-    @field_validator("gnn")
-    @classmethod
-    def _gnn(cls, value: str) -> str:
-        if value not in GNN_CONVS:   # the registry: built-in GNNs and register_gnn() entries
-            raise ValueError(f"must be one of {sorted(GNN_CONVS)}, got {value!r}")
-        return value
-
-    @model_validator(mode="after")
-    def _check(self) -> "PretrainSection":
-        # The Literals above must stay within what the model accepts.
-        assert self.fusion in FUSION_KINDS and self.link_scorer in LINK_SCORERS
-        if not self.use_graph and not self.objectives.mlm:
-            raise ValueError("use_graph: false (the MLM-only control) needs objectives.mlm > 0")
-        from kgattn.embeddings.templates import check_template
-
-        check_template(self.node_template)
-        return self
-
-    #: Keys that may change between a killed run and its resume (how long and where it trains).
-    RESUMABLE_KEYS: ClassVar[tuple[str, ...]] = (
-        "max_epochs", "max_steps", "precision", "devices", "strategy", "accelerator", "progress_bar", "log_every",
-        "checkpoint_every", "output_dir")
+Pretraining's own keys: ``objectives`` (the losses' weights), masking (each real token is masked
+with probability ``mask_rate``, tokens of linked mentions with ``entity_mask_rate``; 80% [MASK],
+10% random, 10% unchanged), ``link_hide_rate`` (the fraction of the edges touching a linked entity
+hidden from the GNN and predicted, at least one per batch when there is such an edge),
+``link_scorer`` and ``checkpoint_every`` (optimiser steps between resumable checkpoints).""",
+                                 ("model", "features", "optim", "trainer"), exclude=_NOT_PRETRAINING,
+                                 extra={"objectives": (ObjectiveWeights, ObjectiveWeights()),
+                                        "mask_rate": (Annotated[float, Field(ge=0, le=1)], 0.15),
+                                        "entity_mask_rate": (Annotated[float, Field(ge=0, le=1)], 0.5),
+                                        "link_hide_rate": (Annotated[float, Field(gt=0, le=1)], 0.5),
+                                        "link_scorer": (Literal["distmult", "transe"], "distmult"),
+                                        "checkpoint_every": (Annotated[int, Field(gt=0)], 50)})
+#: Keys that may change between a killed run and its resume (how long and where it trains).
+RESUMABLE_KEYS: tuple[str, ...] = ("max_epochs", "max_steps", "precision", "devices", "num_nodes", "strategy",
+                                   "accelerator", "progress_bar", "log_every_n_steps", "checkpoint_every",
+                                   "output_dir")
 
 
-class PretrainSpec(_Section):
+def _check_pretraining(section) -> None:
+    if not section.use_graph and not section.objectives.mlm:
+        raise ValueError("use_graph: false (the MLM-only control) needs objectives.mlm > 0")
+    if section.fusion == "bag":
+        raise ValueError("fusion: bag has no fusion blocks to pretrain; use cross_attention or greaselm")
+
+
+class PretrainSpec(Section):
     """A ``kgattn pretrain`` spec: ``name``, ``kg``, ``corpus``, ``linker``, ``pretrain``."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str = ""
-    kg: PretrainKGSection
+    kg: KGSpec
     corpus: PretrainCorpusSection
     linker: PretrainLinkerSection = Field(default_factory=PretrainLinkerSection)
     pretrain: PretrainSection = Field(default_factory=PretrainSection)
 
     @property
     def output_dir(self) -> Path:
-        return self.pretrain.output_dir or Path("runs") / "pretrain" / self.name
+        return Path(self.pretrain.output_dir) if self.pretrain.output_dir else Path("runs") / "pretrain" / self.name
+
+    @model_validator(mode="after")
+    def _pretraining(self) -> "PretrainSpec":
+        _check_pretraining(self.pretrain)
+        return self
 
     def training_key(self) -> str:
         """A hash of every setting that shapes the pretrained weights except how long it trains:
         a checkpoint of the same key can be resumed (and trained further)."""
         data = self.model_dump(mode="json")
-        for key in PretrainSection.RESUMABLE_KEYS:
+        for key in RESUMABLE_KEYS:
             data["pretrain"].pop(key, None)
         data.pop("description", None)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
@@ -265,24 +151,16 @@ class PretrainSpec(_Section):
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _key_of(error: dict) -> str:
-    return ".".join(str(p) for p in error.get("loc", ())) or "(top level)"
-
-
-def parse_pretrain_spec(data: Any, source: str | Path = "<spec>", base_dir: str | Path | None = None) -> PretrainSpec:
-    """Validate a spec given as a mapping; errors name ``source`` and the dotted key."""
+def parse_pretrain_spec(data: Any, source: str | Path = "<spec>", base_dir: str | Path | None = None,
+                        text: str | None = None) -> PretrainSpec:
+    """Validate a spec given as a mapping; errors name ``source``, the dotted key and, given the
+    YAML ``text``, its line."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a pretrain spec must be a mapping with name, kg, corpus, pretrain")
     try:
         return PretrainSpec.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        msg = first.get("msg", "invalid value").removeprefix("Value error, ")
-        if first.get("type") == "extra_forbidden":
-            msg = "unknown key"
-        raise ConfigError(f"{source}: key {_key_of(first)!r}: {msg}"
-                          + (f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else "")
-                          ) from None
+        raise ConfigError(format_errors(exc, Path(source), text, what="pretrain spec")) from None
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
 
@@ -302,4 +180,4 @@ def load_pretrain_spec(path: str | Path) -> PretrainSpec:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return parse_pretrain_spec(data, path, base_dir=path.resolve().parent)
+    return parse_pretrain_spec(data, path, base_dir=path.resolve().parent, text=text)

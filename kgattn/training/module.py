@@ -21,6 +21,43 @@ def attention_summary(attentions, attention_mask: torch.Tensor) -> torch.Tensor:
     return torch.stack(per_layer, dim=1)
 
 
+def adamw_groups(backbone, new, gates, optim: OptimConfig) -> list[dict]:
+    """AdamW parameter groups: ``backbone`` at ``backbone_lr`` (frozen when it is 0), ``new`` at
+    ``lr`` except ``gates`` (a subset of ``new``) at ``gate_lr`` when set. Weights (ndim >= 2)
+    get ``weight_decay``; biases and normalisation weights none. Empty groups are dropped."""
+    backbone = list(backbone)
+    if optim.backbone_lr == 0:
+        for p in backbone:
+            p.requires_grad_(False)
+    gate_ids = {id(p) for p in gates} if optim.gate_lr is not None else set()
+    parts = [(backbone, optim.backbone_lr), ([p for p in new if id(p) not in gate_ids], optim.lr),
+             ([p for p in new if id(p) in gate_ids], optim.gate_lr)]
+    groups = []
+    for params, lr in parts:
+        params = [p for p in params if p.requires_grad]
+        groups += [{"params": [p for p in params if p.ndim >= 2], "lr": lr, "weight_decay": optim.weight_decay},
+                   {"params": [p for p in params if p.ndim < 2], "lr": lr, "weight_decay": 0.0}]
+    return [g for g in groups if g["params"]]
+
+
+def adamw_with_schedule(groups: list[dict], optim: OptimConfig, total_steps) -> dict:
+    """Lightning's ``configure_optimizers`` result: AdamW over ``groups`` with linear warm-up over
+    ``warmup_ratio`` of ``total_steps``, then the ``schedule`` (linear or cosine decay, or constant)."""
+    from transformers import (get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup,
+                              get_linear_schedule_with_warmup)
+
+    optimizer = torch.optim.AdamW(groups)
+    total = max(1, int(total_steps))
+    warmup = int(round(optim.warmup_ratio * total))
+    if optim.schedule == "linear":
+        scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total)
+    elif optim.schedule == "cosine":
+        scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, total)
+    else:
+        scheduler = get_constant_schedule_with_warmup(optimizer, warmup)
+    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
 class KGClassifierModule(L.LightningModule):
     """Trains and evaluates a :class:`KGAugmentedModel` on ``{task: num_classes}`` tasks.
 
@@ -103,39 +140,13 @@ class KGClassifierModule(L.LightningModule):
 
     # -- optimisation ---------------------------------------------------------------------
     def _param_groups(self) -> list[dict]:
-        o = self.optim
         backbone = list(self.model.backbone_parameters())
         new = list(self.model.new_parameters())
-        if o.backbone_lr == 0:
-            for p in backbone:
-                p.requires_grad_(False)
         seen = {id(p) for p in backbone} | {id(p) for p in new}
         missing = [n for n, p in self.model.named_parameters() if p.requires_grad and id(p) not in seen]
         if missing:  # a parameter in neither group would silently never train
             raise ConfigError(f"parameters in neither backbone_parameters() nor new_parameters(): {missing[:5]}")
-        gates = {id(p) for p in self.model.gate_parameters()} if o.gate_lr is not None else set()
-        parts = [(backbone, o.backbone_lr), ([p for p in new if id(p) not in gates], o.lr),
-                 ([p for p in new if id(p) in gates], o.gate_lr)]
-        groups = []
-        for params, lr in parts:
-            params = [p for p in params if p.requires_grad]
-            decay = [p for p in params if p.ndim >= 2]
-            no_decay = [p for p in params if p.ndim < 2]
-            groups += [{"params": decay, "lr": lr, "weight_decay": o.weight_decay},
-                       {"params": no_decay, "lr": lr, "weight_decay": 0.0}]
-        return [g for g in groups if g["params"]]
+        return adamw_groups(backbone, new, self.model.gate_parameters(), self.optim)
 
     def configure_optimizers(self):
-        from transformers import (get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup,
-                                  get_linear_schedule_with_warmup)
-
-        optimizer = torch.optim.AdamW(self._param_groups())
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        warmup = int(round(self.optim.warmup_ratio * total))
-        if self.optim.schedule == "linear":
-            scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total)
-        elif self.optim.schedule == "cosine":
-            scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, total)
-        else:
-            scheduler = get_constant_schedule_with_warmup(optimizer, warmup)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return adamw_with_schedule(self._param_groups(), self.optim, self.trainer.estimated_stepping_batches)

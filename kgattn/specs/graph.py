@@ -1,11 +1,12 @@
-"""The ``kg`` section of a pipeline spec: where the knowledge graph comes from."""
+"""The ``kg`` section of a spec (pipeline or pretraining): where the knowledge graph comes from."""
 from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from kgattn.pipeline.sections import PathValue, Section
+from kgattn.errors import ConfigError
+from kgattn.specs.base import PathValue, Section
 
 
 class _KGSourceFields(Section):
@@ -133,3 +134,41 @@ class KGSpec(_KGSourceFields):
     def source_list(self) -> list[_KGSourceFields]:
         """The sources to import: ``sources``, or this section itself when it names one graph."""
         return list(self.sources) if self.sources is not None else [self]
+
+
+def import_graph(spec: KGSpec | KGSourceSpec):
+    """Build the graph a ``kg`` section names; several ``sources`` are imported one by one and
+    united (:meth:`KnowledgeGraph.union`). The pipeline and ``kgattn pretrain`` both call this, so
+    the same section gives the same graph (and fingerprint) in both."""
+    from kgattn.graph import KnowledgeGraph
+
+    if getattr(spec, "sources", None) is not None:   # a single KGSourceSpec has no sources
+        graphs = [_import_source(source, f"kg.sources.{i}") for i, source in enumerate(spec.sources)]
+        prefixes = [source.prefix for source in spec.sources]
+        return KnowledgeGraph.union(graphs, prefixes if any(prefixes) else None, relations=spec.relations or "shared")
+    return _import_source(spec, "kg")
+
+
+def _import_source(spec: _KGSourceFields, key: str):
+    from kgattn.graph import KnowledgeGraph
+
+    if spec.importer == "wordnet":
+        from kgattn.datasets.wordnet import wordnet
+
+        return wordnet(spec.path, **spec.import_options())
+    if spec.importer == "fb15k237":
+        from kgattn.datasets.fb15k237 import fb15k237
+
+        return fb15k237(spec.path, **spec.import_options())
+    if spec.kind == "sparql":
+        return KnowledgeGraph.from_sparql(spec.sparql, **spec.import_options())
+    if spec.kind == "oxigraph":
+        return KnowledgeGraph.from_oxigraph(spec.oxigraph, **spec.import_options())
+    path = spec.path
+    if not path.exists():
+        raise ConfigError(f"{key}.path: {path} does not exist")
+    if path.is_dir():
+        return KnowledgeGraph.load(path)
+    if spec.kind == "tsv":
+        return KnowledgeGraph.from_triples(path, names=spec.names, **spec.import_options())
+    return KnowledgeGraph.from_rdf(path, format=spec.format, **spec.import_options())

@@ -32,7 +32,9 @@ def key_line(source: str, loc: tuple) -> int | None:
     return line
 
 
-def format_errors(exc: ValidationError, path: Path | None, source: str | None) -> str:
+def format_errors(exc: ValidationError, path: Path | None, source: str | None, what: str = "pipeline spec") -> str:
+    """One message for every problem: ``key 'a.b' (line N): message`` (the line when ``source``, the
+    YAML text, is given); a schema check's ``[key]`` prefix becomes the last part of the key."""
     lines = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
@@ -51,7 +53,7 @@ def format_errors(exc: ValidationError, path: Path | None, source: str | None) -
             message = "required key is missing"
         lines.append(f"key '{key}'{where}: {message}")
     head = f"{path}: " if path is not None else ""
-    return head + "invalid pipeline spec: " + "; ".join(lines)
+    return head + f"invalid {what}: " + "; ".join(lines)
 
 
 class UniqueKeyLoader(yaml.SafeLoader):

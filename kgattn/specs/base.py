@@ -1,4 +1,4 @@
-"""Building blocks of the pipeline spec: path values, the strict section base, and sections
+"""Building blocks of the YAML specs: path values, the strict section base, and sections
 derived from the option schemas of :mod:`kgattn.schemas` (so every option is declared once)."""
 from __future__ import annotations
 
