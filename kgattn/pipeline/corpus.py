@@ -20,7 +20,6 @@ unknown split value, bytes that are not UTF-8, malformed JSON.
 from __future__ import annotations
 
 import csv
-import glob
 import hashlib
 import io
 import json
@@ -34,40 +33,11 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from kgattn.corpus_files import file_format, resolve_paths  # noqa: F401 (resolve_paths: re-exported)
 from kgattn.errors import CorpusError
 
-FORMATS = ("csv", "tsv", "jsonl", "parquet")
-_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-               ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+#: Bytes per pyarrow read block; a row longer than a block makes the reader retry with larger ones.
 _BLOCK_BYTES = 1 << 20
-
-
-def resolve_paths(patterns: Sequence[str | Path]) -> list[Path]:
-    """Expand globs (sorted, so the row order is stable); a pattern matching nothing is an error."""
-    out: list[Path] = []
-    for pattern in patterns:
-        text = str(pattern)
-        if glob.has_magic(text):
-            matches = sorted(Path(p) for p in glob.glob(text, recursive=True))
-            if not matches:
-                raise CorpusError("no corpus file matches this pattern", text)
-            out.extend(matches)
-        else:
-            path = Path(text)
-            if not path.is_file():
-                raise CorpusError("corpus file does not exist", path)
-            out.append(path)
-    return out
-
-
-def detect_format(path: Path, fmt: str = "auto") -> str:
-    if fmt != "auto":
-        return fmt
-    suffixes = [s.lower() for s in path.suffixes]
-    for suffix in reversed(suffixes):
-        if suffix in _EXTENSIONS:
-            return _EXTENSIONS[suffix]
-    raise CorpusError(f"cannot tell the format from the extension; set format to one of {FORMATS}", path)
 
 
 def _split_hash(seed: int, salt: str, key: str) -> float:
@@ -166,7 +136,7 @@ class CorpusReader:
         a CSV with quoted newlines is over-counted)."""
         total = 0
         for path in self.paths:
-            fmt = detect_format(path, self.format)
+            fmt = file_format(path, self.format)
             if fmt == "parquet":
                 total += pq.ParquetFile(path).metadata.num_rows
                 continue
@@ -241,7 +211,7 @@ class CorpusReader:
         return pa.table(columns)
 
     def _raw_batches(self, path: Path) -> Iterator[pa.RecordBatch]:
-        fmt = detect_format(path, self.format)
+        fmt = file_format(path, self.format)
         try:
             if fmt in ("csv", "tsv"):
                 yield from self._csv(path, "\t" if fmt == "tsv" else ",")

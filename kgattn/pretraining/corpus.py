@@ -12,7 +12,6 @@ does not import it because the pipeline may import :mod:`kgattn.pretraining`.)
 from __future__ import annotations
 
 import csv
-import glob
 import io
 import os
 import time
@@ -24,43 +23,15 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from kgattn.corpus_files import file_format, resolve_paths
 from kgattn.errors import CorpusError
 from kgattn.linking.types import Mention
 from kgattn.persistence import atomic_path, read_json, remove_path, write_json
 
-_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-               ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 _BLOCK_BYTES = 1 << 24
 MENTION_TYPE = pa.struct([("start", pa.int32()), ("end", pa.int32()), ("text", pa.string()),
                           ("node", pa.int64()), ("ner_label", pa.string())])
 LINK_MANIFEST = "manifest.json"
-
-
-def resolve_paths(patterns: Sequence[str | Path]) -> list[Path]:
-    """Expand globs (sorted); a pattern matching nothing or a missing file is a CorpusError."""
-    out: list[Path] = []
-    for pattern in patterns:
-        text = str(pattern)
-        if glob.has_magic(text):
-            matches = sorted(Path(p) for p in glob.glob(text, recursive=True))
-            if not matches:
-                raise CorpusError("no corpus file matches this pattern", text)
-            out.extend(matches)
-        elif not Path(text).is_file():
-            raise CorpusError("corpus file does not exist", text)
-        else:
-            out.append(Path(text))
-    return out
-
-
-def _format(path: Path, fmt: str) -> str:
-    if fmt != "auto":
-        return fmt
-    for suffix in reversed([s.lower() for s in path.suffixes]):
-        if suffix in _EXTENSIONS:
-            return _EXTENSIONS[suffix]
-    raise CorpusError("cannot tell the format from the extension; set corpus.format (csv, tsv, jsonl, parquet)",
-                      path)
 
 
 def _missing(path: Path, column: str, names: Sequence[str]) -> CorpusError:
@@ -70,7 +41,7 @@ def _missing(path: Path, column: str, names: Sequence[str]) -> CorpusError:
 
 def _batches(path: Path, column: str, fmt: str) -> Iterator[pa.Array]:
     """The text column of one file, block by block, as string arrays."""
-    fmt = _format(path, fmt)
+    fmt = file_format(path, fmt, key="corpus.format")
     try:
         if fmt in ("csv", "tsv"):
             delimiter = "\t" if fmt == "tsv" else ","
