@@ -4,9 +4,9 @@ The public names load lazily so that ``import kgattn`` stays cheap (no torch/tra
 import until a model or graph is used).
 
 Layers, each importing only from those before it (README, "How it fits together"): the ground
-floor (``errors``, ``persistence``, ``paths``, ``lazy``); ``graph`` and ``datasets``; ``linking`` and
-``embeddings``; ``models``; ``preprocessing`` and ``training``; ``pretraining``; ``inference``,
-``schemas`` and ``api``; the outer ring ``evaluation``, ``pipeline`` and ``cli``. Every option is declared
+floor (``errors``, ``persistence``, ``paths``, ``corpus_files``, ``lazy``); ``graph`` and
+``datasets``; ``linking`` and ``embeddings``; ``models``; ``preprocessing`` and ``training``;
+``schemas`` and ``specs``; ``pretraining``; ``inference`` and ``api``; the outer ring ``evaluation``, ``pipeline`` and ``cli``. Every option is declared
 once, in one of the schemas listed by :mod:`kgattn.schemas`.
 """
 from __future__ import annotations
