@@ -189,7 +189,7 @@ class KGClassifier(ClassifierMixin, BaseEstimator):
         if str(self.strategy).startswith("ddp") and self.output_dir is None and val is not None:
             # each process would otherwise look for the best checkpoint in its own temporary folder
             raise ConfigError("multi-process training with validation needs output_dir= (a folder all processes share)")
-        if trainer_config.early_stopping(val is not None) is not None and val is None:
+        if val is None and trainer_config.early_stopping(has_val=False) is not None:
             raise ConfigError("patience (early stopping) needs validation data: pass val=(texts, labels)")
         val_data = _val_data(val, encoders, single_task) if val is not None else None
         steps_per_epoch = -(-len(texts) // trainer_config.batch_size)

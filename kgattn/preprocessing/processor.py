@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from kgattn.errors import BackboneError, ConfigError
+from kgattn.errors import BackboneError, ConfigError, SavedFileError
 from kgattn.persistence import read_manifest, write_manifest
 from kgattn.preprocessing.config import FeatureConfig
 from kgattn.training.collate import Collator, Example, Featurizer, shuffle_graphs
@@ -187,8 +187,6 @@ class Preprocessor:
         try:
             tokenizer = AutoTokenizer.from_pretrained(directory / TOKENIZER_DIR)
         except (OSError, ValueError) as exc:
-            from kgattn.errors import SavedFileError
-
             raise SavedFileError(f"cannot load the saved tokenizer ({exc})", directory / TOKENIZER_DIR) from None
         return cls(tokenizer, features, meta["backbone"], kg=kg, linker=linker, device=device,
                    seed=int(meta.get("seed", 0)))

@@ -27,10 +27,6 @@ from kgattn.specs.base import PathValue, Section, schema_section
 from kgattn.specs.graph import KGSpec
 from kgattn.specs.yamlio import format_errors
 
-#: A path relative to the spec file, with ``${VAR}`` and ``~`` expanded.
-SpecPath = PathValue
-
-
 class PretrainCorpusSection(Section):
     """Unlabelled texts: CSV, TSV, JSONL or Parquet files (globs allowed); only ``text_column`` is read.
 
@@ -39,7 +35,7 @@ class PretrainCorpusSection(Section):
     ``torchrun`` ranks.
     """
 
-    paths: list[SpecPath] = Field(min_length=1)
+    paths: list[PathValue] = Field(min_length=1)   # relative to the spec file
     text_column: str = "text"
     format: Literal["auto", "csv", "tsv", "jsonl", "parquet"] = "auto"
     max_rows: int | None = Field(None, gt=0)
