@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from kgattn.errors import CorpusError
+from kgattn.graph import KnowledgeGraph
 from kgattn.pipeline.runner import run_pipeline
 from kgattn.pipeline.spec import load_spec
 from doubles import FakeComponents, write_toy_world
@@ -261,3 +262,21 @@ def test_hybrid_variant_appends_the_knowledge_and_keeps_the_graph(tmp_path):
     slices = json.loads((result.run_dir / "evaluate" / "metrics.json").read_text())["slices"]["label"]
     assert slices["linked"]["full"]["n"] + slices["unlinked"]["full"]["n"] == slices["all"]["full"]["n"] == 12
     assert slices["all"]["full"]["accuracy"] == task["variants"]["full"]["accuracy"]["mean"]
+
+
+def test_pseudonymised_evaluation_trains_no_model_on_the_plain_texts(tmp_path):
+    # Every compared model is fitted on the renamed texts, so the train stage (the plain-text model)
+    # is not a prerequisite: asking for evaluate links and evaluates, and trains one model per variant.
+    spec_path = write_toy_world(tmp_path, rows=60, extra_spec="evaluate: {seeds: [0], variants: [full, no_graph], "
+                                                             "pseudonymize: mentions, explain: 0}\n")
+    class RealGraph(FakeComponents):   # pseudonymisation reads the real store's arrays
+        import_kg = staticmethod(lambda spec: KnowledgeGraph.from_triples(spec.path))
+        load_kg = staticmethod(KnowledgeGraph.load)
+
+    components = RealGraph()
+    result = run_pipeline(spec_path, stages=["evaluate"], components=components, **QUIET)
+    assert list(result.stages) == ["link", "evaluate"]
+    assert not (result.run_dir / "train").exists() and len(components.trained) == 2
+    metrics = json.loads((result.run_dir / "evaluate" / "metrics.json").read_text())
+    assert metrics["pseudonymize"]["mode"] == "mentions"
+    assert metrics["tasks"]["label"]["classes"] == sorted(set(metrics["tasks"]["label"]["classes"]))

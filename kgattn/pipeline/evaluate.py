@@ -92,7 +92,8 @@ def evaluate_stage(ctx: Context) -> dict:
     train, val, test = (as_examples(load_split(ctx, s)) for s in ("train", "val", es.split))
     if len(test) == 0:
         raise CorpusError(f"the {es.split} split is empty: nothing to evaluate on")
-    classes = read_json(ctx.run.marker("train"))["classes"]
+    # Without a train stage (a pseudonymised evaluation needs none) the classes are train's sorted labels.
+    classes = read_json(ctx.run.marker("train"))["classes"] if ctx.run.marker("train").is_file() else None
     main_model = None
     kg, pseudo = ctx.kg, None
     options, settings = variant_options(ctx)

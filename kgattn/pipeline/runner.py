@@ -11,7 +11,7 @@ from kgattn.pipeline.rundir import RunDir, barrier, read_json
 from kgattn.pipeline.spec import PipelineSpec, load_spec
 from kgattn.pipeline.evaluate import evaluate_stage
 from kgattn.pipeline.predict import predict_stage
-from kgattn.pipeline.stages import REQUIRES, STAGES, Components, Context, link_stage, train_stage
+from kgattn.pipeline.stages import REQUIRES, STAGES, Components, Context, link_stage, requirements, train_stage
 
 STAGE_FUNCS: dict[str, Callable[[Context], dict]] = {
     "link": link_stage, "train": train_stage, "evaluate": evaluate_stage, "predict": predict_stage}
@@ -25,8 +25,8 @@ class RunResult:
     stages: dict[str, dict | str]
 
 
-def plan(stages: Sequence[str]) -> list[str]:
-    """The stages asked for plus their prerequisites, in pipeline order."""
+def plan(stages: Sequence[str], requires: dict[str, tuple[str, ...]] = REQUIRES) -> list[str]:
+    """The stages asked for plus their prerequisites (``requires``), in pipeline order."""
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         raise ConfigError(f"unknown stage {unknown[0]!r}; stages are {', '.join(STAGES)}")
@@ -36,7 +36,7 @@ def plan(stages: Sequence[str]) -> list[str]:
         s = todo.pop()
         if s not in wanted:
             wanted.add(s)
-            todo.extend(REQUIRES[s])
+            todo.extend(requires[s])
     return [s for s in STAGES if s in wanted]
 
 
@@ -64,7 +64,7 @@ def run_pipeline(spec: PipelineSpec | str | Path, stages: Sequence[str] | None =
     if log is not None:
         ctx.log = log
     summary: dict[str, dict | str] = {}
-    for stage in plan(stages or spec.stages):
+    for stage in plan(stages or spec.stages, requirements(spec)):
         key = spec.stage_key(stage)
         if stage not in force and run.is_done(stage, key) and _artifacts_present(run, stage) \
                 and read_json(run.marker(stage)).get("kg_fingerprint") == ctx.kg.fingerprint:

@@ -44,6 +44,15 @@ STAGES = ("link", "train", "evaluate", "predict")
 #: Stages that must be finished before a stage runs (run first when missing).
 REQUIRES = {"link": (), "train": ("link",), "evaluate": ("link", "train"), "predict": ("link", "train")}
 
+
+def requirements(spec: PipelineSpec) -> dict[str, tuple[str, ...]]:
+    """:data:`REQUIRES` for this spec. A pseudonymised evaluation trains every model it compares
+    on the renamed texts itself, so the train stage's model (fitted on the plain texts) would be
+    trained for nothing: there evaluate needs only the link stage."""
+    if spec.evaluate.pseudonymize:
+        return {**REQUIRES, "evaluate": ("link",)}
+    return REQUIRES
+
 CANDIDATE_TYPE = pa.struct([("node", pa.int64()), ("score", pa.float32())])
 MENTION_TYPE = pa.struct([("start", pa.int32()), ("end", pa.int32()), ("text", pa.string()),
                           ("node", pa.int64()), ("node_id", pa.string()), ("label", pa.string()),
