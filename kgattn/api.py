@@ -176,7 +176,7 @@ class KGClassifier(ClassifierMixin, BaseEstimator):
         from kgattn.preprocessing.processor import Preprocessor
         from kgattn.training.data import ExampleDataset, KGDataModule
         from kgattn.training.module import KGClassifierModule
-        from kgattn.training.trainer import build_trainer, load_best_weights, seed_everything
+        from kgattn.training.trainer import build_trainer, fit, load_best_weights, seed_everything
 
         features, optim, trainer_config = self._configs()
         self._graph_needed(self.use_graph)
@@ -225,7 +225,7 @@ class KGClassifier(ClassifierMixin, BaseEstimator):
             log_every = max(1, min(trainer_config.log_every_n_steps, steps_per_epoch))
             trainer, checkpoint = build_trainer(trainer_config, out, has_val=val_set is not None,
                                                 extra_callbacks=list(self.callbacks or []), log_every=log_every)
-            trainer.fit(module, datamodule=data)
+            fit(trainer, module, datamodule=data)
             self.best_from_checkpoint_ = load_best_weights(module, checkpoint)
         self.preprocessor_, self.linker = pre, pre.linker if self.linker is None else self.linker
         self.module_ = module.cpu().eval()

@@ -75,6 +75,10 @@ def _user_errors(func):
         except KeyboardInterrupt:
             typer.echo("interrupted; run the same command again to resume", err=True)
             raise typer.Exit(130) from None
+        except SystemExit as exc:
+            if exc.code == 143:   # SIGTERM during training (kgattn.training.trainer.fit)
+                typer.echo("terminated (SIGTERM); run the same command again to resume", err=True)
+            raise
     return wrapper
 
 

@@ -143,7 +143,7 @@ def pretrain(spec: PretrainSpec, force: bool = False, log=_log) -> PretrainResul
     from kgattn.pretraining.data import PretrainDataModule
     from kgattn.training.collate import Collator, Featurizer
     from kgattn.schemas import build
-    from kgattn.training.trainer import seed_everything
+    from kgattn.training.trainer import fit, seed_everything
 
     p = spec.pretrain
     rank, world = dist_info()
@@ -183,7 +183,7 @@ def pretrain(spec: PretrainSpec, force: bool = False, log=_log) -> PretrainResul
     resume = last if last.is_file() else None
     if resume is not None:
         log(f"resuming from {resume}")
-    trainer.fit(module, datamodule=data, ckpt_path=str(resume) if resume else None)
+    fit(trainer, module, datamodule=data, ckpt_path=str(resume) if resume else None)
     if trainer.interrupted:
         raise KeyboardInterrupt
     tokens_per_s = (module.session_tokens * world / module.session_seconds) if module.session_seconds > 0 else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import signal
 import warnings
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter, EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from kgattn.errors import ConfigError
 from kgattn.training.config import TrainerConfig
@@ -75,6 +77,24 @@ def build_trainer(options: TrainerConfig, output_dir: str | Path, has_val: bool,
         enable_checkpointing=has_val, limit_val_batches=None if has_val else 0,
     )
     return trainer, checkpoint
+
+
+#: Exit status of a process stopped by SIGTERM (128 + the signal number, as a shell reports it).
+SIGTERM_EXIT = 128 + signal.SIGTERM
+
+
+def fit(trainer: L.Trainer, module: L.LightningModule, **kwargs) -> None:
+    """``trainer.fit``, except that a SIGTERM ends the process with status 143.
+
+    Lightning catches SIGTERM, stops at the next step and raises ``SIGTERMException``, a
+    ``SystemExit`` without a code: uncaught, the process would exit 0 as if training had finished
+    (a scheduler, ``timeout`` or ``kill`` would read success). It becomes ``SystemExit(143)``, the
+    status an unhandled SIGTERM gives, after Lightning has torn down (checkpoints already written stay).
+    """
+    try:
+        trainer.fit(module, **kwargs)
+    except SIGTERMException:
+        raise SystemExit(SIGTERM_EXIT) from None
 
 
 def load_best_weights(module: L.LightningModule, checkpoint: ModelCheckpoint | None) -> bool:
