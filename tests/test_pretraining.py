@@ -15,6 +15,7 @@ import yaml
 
 from kgattn.errors import ConfigError, CorpusError, FingerprintMismatchError, SavedFileError
 from kgattn.models import KGAugmentedConfig, KGAugmentedModel
+from kgattn.pipeline.spec import parse_spec
 from kgattn.pretraining import (init_model_from, load_pretrain_spec, load_pretrained, parse_pretrain_spec, pretrain,
                                 pretrained_manifest)
 from kgattn.pretraining.heads import CheckpointMLMHead, TiedMLMHead, build_mlm_head
@@ -316,6 +317,12 @@ def test_spec_errors_name_the_key(tmp_path):
     assert longer.training_key() == spec.training_key()       # how long and where: resumable
     other = parse_pretrain_spec({**base, "pretrain": {"mask_rate": 0.2}}, "s.yaml", base_dir=tmp_path)
     assert other.training_key() != spec.training_key()
+    # The linker section is the pipeline's schema: the same keys, checked the same way.
+    disk = parse_pretrain_spec({**base, "linker": {"index": "disk", "node_types": ["noun."]}}, "s.yaml", base_dir=tmp_path)
+    assert type(disk.linker) is type(parse_spec({**base, "corpus": {"paths": ["c.csv"]}}, tmp_path).linker)
+    assert disk.linker.linker_arguments() == {"disambiguate": "context", "index": "disk", "node_types": ["noun."]}
+    with pytest.raises(ConfigError, match=r"key 'linker.index'"):
+        parse_pretrain_spec({**base, "linker": {"index": "ram"}}, "s.yaml")
 
 
 def test_cli_prints_one_error_line_and_the_directory_last(pretrained, world, tiny_backbone, tmp_path):

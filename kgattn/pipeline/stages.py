@@ -82,11 +82,7 @@ class Components:
         return KnowledgeGraph.load(directory)
 
     def make_linker(self, kg, spec: PipelineSpec):
-        from kgattn.linking import EntityLinker
-
-        ls = spec.linker
-        return EntityLinker(kg, nlp=ls.spacy_model, backbone=ls.backbone or spec.model.backbone,
-                            **ls.linker_arguments())
+        return spec.linker.build(kg, spec.model.backbone)
 
     def make_classifier(self, kg, linker, spec: PipelineSpec, **overrides):
         from kgattn.api import KGClassifier

@@ -51,13 +51,7 @@ def load_graph(spec: PretrainSpec):
 
 
 def make_linker(spec: PretrainSpec, kg):
-    from kgattn.linking import EntityLinker
-
-    ls = spec.linker
-    given = {k: v for k, v in (("top_k", ls.top_k), ("nil_threshold", ls.nil_threshold), ("context", ls.context))
-             if v is not None}
-    return EntityLinker(kg, nlp=ls.spacy_model, disambiguate=ls.disambiguate,
-                        backbone=ls.backbone or spec.pretrain.backbone, **given)
+    return spec.linker.build(kg, spec.pretrain.backbone)
 
 
 class _LazyLinker:

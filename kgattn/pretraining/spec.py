@@ -8,7 +8,8 @@ the working directory (like a build folder), default ``runs/pretrain/<name>``.
 Every error is a :class:`kgattn.errors.ConfigError` naming the file and the dotted key.
 
 The ``kg`` section is the pipeline's (:class:`kgattn.specs.graph.KGSpec`: importers, files,
-SPARQL, Oxigraph, several ``sources``), so one section names the same graph in both specs.
+SPARQL, Oxigraph, several ``sources``), so one section names the same graph in both specs;
+the ``linker`` section is the pipeline's too (:class:`kgattn.specs.linker.LinkerSpec`).
 This module imports nothing from :mod:`kgattn.pipeline` (the pipeline may embed
 :class:`PretrainSection`; the reverse import would be a cycle).
 """
@@ -25,6 +26,7 @@ from pydantic import Field, ValidationError, model_validator
 from kgattn.errors import ConfigError
 from kgattn.specs.base import PathValue, Section, schema_section
 from kgattn.specs.graph import KGSpec
+from kgattn.specs.linker import LinkerSpec
 from kgattn.specs.yamlio import format_errors
 
 class PretrainCorpusSection(Section):
@@ -40,20 +42,6 @@ class PretrainCorpusSection(Section):
     format: Literal["auto", "csv", "tsv", "jsonl", "parquet"] = "auto"
     max_rows: int | None = Field(None, gt=0)
     shard_rows: int = Field(5000, gt=0)
-
-
-class PretrainLinkerSection(Section):
-    """Arguments of :class:`kgattn.linking.EntityLinker`; unset ones keep the linker's defaults."""
-
-    disambiguate: Literal["context", "prior"] = "context"
-    context: Literal["static", "encoder"] | None = None
-    top_k: int | None = Field(None, gt=0)
-    nil_threshold: float | None = None
-    spacy_model: str | None = None
-    #: Encoder of context disambiguation; default: ``pretrain.backbone``.
-    backbone: str | None = None
-    batch_size: int = Field(256, gt=0)
-    n_process: int = Field(1, gt=0)
 
 
 class ObjectiveWeights(Section):
@@ -118,7 +106,7 @@ class PretrainSpec(Section):
     description: str = ""
     kg: KGSpec
     corpus: PretrainCorpusSection
-    linker: PretrainLinkerSection = Field(default_factory=PretrainLinkerSection)
+    linker: LinkerSpec = Field(default_factory=LinkerSpec)
     pretrain: PretrainSection = Field(default_factory=PretrainSection)
 
     @property
