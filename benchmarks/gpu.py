@@ -166,9 +166,25 @@ def transfer_check(model, batch, device) -> dict:
             "note": None if applicable else "CPU: no device copies exist; counts shown for the mechanism only"}
 
 
+def dispatched_syncs(model, batch, device) -> dict:
+    """Synchronising operators dispatched by kgattn code in one training forward on the device
+    paths (forced on a CPU: :func:`kgattn.models.sync.device_paths`), found by a dispatch mode,
+    so this check means the same thing on a CPU as on a GPU."""
+    from kgattn.models.sync import SyncRecorder, device_paths
+
+    moved = batch.to(device)
+    model.train()
+    recorder = SyncRecorder()
+    with device_paths(), recorder:
+        forward(model, moved, device, labels=True)
+    ours = sorted(set(recorder.kgattn_sites()))
+    return {"kgattn_sites": ours, "other_sites": sorted(set(recorder.sites) - set(ours))[:20], "sync_free": not ours}
+
+
 def sync_check(model, batch, device) -> dict:
     if device.type != "cuda":
-        return {"applicable": False, "fired": None, "note": "no host-device synchronisation exists on a CPU"}
+        return {"applicable": False, "fired": None, "note": "no host-device synchronisation exists on a CPU",
+                "dispatched": dispatched_syncs(model, batch, device)}
     moved = batch.to(device)
     torch.cuda.synchronize()
     model.eval()
@@ -190,6 +206,7 @@ def sync_check(model, batch, device) -> dict:
         torch.cuda.set_sync_debug_mode("default")
     sites = sorted({f"{Path(w.filename).name}:{w.lineno}" for w in caught if "synchroniz" in str(w.message)})
     res["sites"] = sites
+    res["dispatched"] = dispatched_syncs(model, batch, device)
     return res
 
 

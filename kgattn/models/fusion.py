@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from kgattn.models.sync import values_are_free
+
 
 class GatedCrossAttention(nn.Module):
     r"""Tokens attend over their own example's nodes plus a learned null node; gated residual.
@@ -96,11 +98,14 @@ class GatedCrossAttention(nn.Module):
         kv, key_mask = self.keys(nodes, node_mask)
         allowed = key_mask[:, None, :].expand(b, t, -1)                        # [B, T, 1+N]
         rows = None                                                            # real token rows of [B*T]
-        if token_mask is not None and not bool(token_mask.all()):
+        if token_mask is not None and values_are_free(token_mask) and bool(token_mask.all()):
+            token_mask = None
+        if token_mask is not None:
             token_mask = token_mask.bool()
             allowed = allowed & token_mask[:, :, None]
             allowed[:, :, 0] = True                                            # padding: null node only
-            rows = token_mask.reshape(-1).nonzero().squeeze(1)
+            if values_are_free(token_mask):   # pack the real tokens (on a GPU: mask them, no sync)
+                rows = token_mask.reshape(-1).nonzero().squeeze(1)
         flat = hidden.reshape(b * t, width)
         x = flat if rows is None else flat.index_select(0, rows)
         q = self.q(self.norm(x))                                               # [R, H]
@@ -111,6 +116,8 @@ class GatedCrossAttention(nn.Module):
         if not need_weights:
             attn = None
         out = torch.tanh(self.gate).to(hidden.dtype) * self.dropout(self.o(ctx)).to(hidden.dtype)  # [R, H]
+        if rows is None and token_mask is not None:                            # padding rows stay unchanged
+            out = out * token_mask.reshape(-1, 1).to(out.dtype)
         if rows is None:
             return hidden + out.view(b, t, width), attn
         return flat.index_add(0, rows, out).view(b, t, width), attn

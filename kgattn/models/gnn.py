@@ -6,6 +6,7 @@ from torch import nn
 from torch_geometric.nn import GATv2Conv, RGCNConv, TransformerConv
 
 from kgattn.models.registry import GNN_CONVS
+from kgattn.models.sync import values_are_free
 
 
 class BasisRGCNConv(RGCNConv):
@@ -49,6 +50,12 @@ class BasisRGCNConv(RGCNConv):
         if not e:
             return out
         src, dst = edge_index[0], edge_index[1]
+        if not values_are_free(edge_type):
+            # Device path (no sync): the in-degree of each (relation, target) pair counted into a
+            # dense [R * n] array, then the basis path; torch.unique's output size would need one.
+            key = edge_type * n + dst
+            degree = x.new_zeros(self.num_relations * n).index_add_(0, key, x.new_ones(e))
+            return self._basis(x, out, src, dst, edge_type, degree[key])
         # Unique (relation, target) pairs, sorted by relation: RGCN normalises by the in-degree of
         # each pair, and the relation path needs its pairs grouped by relation.
         pair, inverse, counts = torch.unique(edge_type * n + dst, return_inverse=True, return_counts=True)
@@ -65,9 +72,14 @@ class BasisRGCNConv(RGCNConv):
             weight = (self.comp[relations] @ self.weight.view(k, -1)).view(-1, d_in, d_out)   # [R', in, out]
             msg = torch.cat([part @ weight[i] for i, part in enumerate(pooled.split(per_relation.tolist()))])
             return out.index_add_(0, pair - pair_rel * n, msg.to(out.dtype))
+        return self._basis(x, out, src, dst, edge_type, counts[inverse])
+
+    def _basis(self, x, out, src, dst, edge_type, degree):
+        """Messages through the K bases, ``out + sum_e coef_e (x_src W_b)``; ``degree`` [E] is the
+        in-degree of each edge's (relation, target) pair (the "mean" normaliser)."""
         coef = self.comp[edge_type]                                               # [E, K]
         if self.aggr == "mean":
-            coef = coef / counts[inverse].unsqueeze(-1).to(coef.dtype)
+            coef = coef / degree.unsqueeze(-1).to(coef.dtype)
         xb = torch.einsum("ni,kio->nko", x, self.weight)                          # [n, K, out]
         # One [1, K] x [K, out] mix per edge; measured faster on CPU than aggregating per basis first.
         msg = torch.bmm(coef.unsqueeze(1).to(xb.dtype), xb[src]).squeeze(1)       # [E, out]

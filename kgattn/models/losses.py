@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from kgattn.models.sync import values_are_free
+
 
 def distmult_score(head: torch.Tensor, rel: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
     r""":math:`s(h, r, t) = \langle h, r, t \rangle` (Yang et al. 2015); broadcasts over leading dims."""
@@ -47,9 +49,13 @@ class LinkPredictionLoss(nn.Module):
             raise ValueError("link prediction needs at least one edge")
         nodes, rel = nodes.float(), rel.float()
         src, dst = edge_index[0], edge_index[1]
-        candidates = node_mask.nonzero().squeeze(-1)                       # [M] real node positions
-        draws = torch.randint(candidates.numel(), (src.numel(), self.num_negatives), device=nodes.device)
-        neg = candidates[draws]                                            # [E, K]
+        if values_are_free(node_mask):
+            candidates = node_mask.nonzero().squeeze(-1)                   # [M] real node positions
+            draws = torch.randint(candidates.numel(), (src.numel(), self.num_negatives), device=nodes.device)
+            neg = candidates[draws]                                        # [E, K]
+        else:   # device path: uniform over real nodes without reading how many there are (no sync)
+            neg = torch.multinomial(node_mask.reshape(-1).float(), src.numel() * self.num_negatives,
+                                    replacement=True).view(src.numel(), self.num_negatives)
         valid = neg != dst.unsqueeze(-1)
         head, r = nodes[src], rel
         pos = self.score(head, r, nodes[dst])                              # [E]
@@ -75,12 +81,13 @@ def alignment_loss(attentions: list[torch.Tensor], mention_nodes: torch.Tensor) 
     stacked = torch.stack([a.float() for a in attentions], dim=0)             # [L, B, H, T, 1+N]
     target = mention_nodes.long()
     has = target >= 0
-    if not bool(has.any()):
+    if values_are_free(has) and not bool(has.any()):
         raise ValueError("mention-node alignment needs at least one token with a target node")
     idx = (target.clamp_min(0) + 1)[None, :, None, :, None].expand(*stacked.shape[:-1], 1)
     picked = stacked.gather(-1, idx).squeeze(-1)                              # [L, B, H, T]
     logp = picked.clamp_min(1e-9).log().mean(dim=(0, 2))                     # [B, T]
-    return -(logp[has]).mean()
+    # A masked mean, not logp[has]: boolean indexing would synchronise a GPU (0 without a target there).
+    return -(logp * has).sum() / has.sum().clamp_min(1)
 
 
 class LossWeighting(nn.Module):

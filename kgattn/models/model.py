@@ -16,6 +16,7 @@ from kgattn.backbone import quiet_weight_loading, resolve_backbone
 from kgattn.errors import BackboneError, ConfigError, LabelError
 from kgattn.models.bag import NodeBag
 from kgattn.models.checks import check_graph_batch
+from kgattn.models.sync import values_are_free
 from kgattn.models.config import KGAugmentedConfig
 from kgattn.models.fusion import GatedCrossAttention, ModalityInteraction
 from kgattn.models.gnn import GraphEncoder
@@ -274,7 +275,8 @@ class KGAugmentedModel(nn.Module):
             nodes, target_edges = self.heads.heads[0].weight.new_zeros(b, 0, self.config.gnn_dim), None
             node_mask = gnn_node_mask = torch.zeros(b, 0, dtype=torch.bool, device=input_ids.device)
         token_mask = None
-        if attention_mask is not None and attention_mask.shape == (b, t) and not bool(attention_mask.all()):
+        if attention_mask is not None and attention_mask.shape == (b, t) and (
+                not values_are_free(attention_mask) or not bool(attention_mask.all())):
             token_mask = attention_mask.bool()  # padding tokens skip the fusion blocks
         state = _FusionState(nodes=nodes, node_mask=node_mask, token_mask=token_mask, need_weights=need_weights)
         self._state = state
@@ -305,7 +307,7 @@ class KGAugmentedModel(nn.Module):
             et = graph.edge_type[enc.target_edges]
             losses["link"] = self.link_loss(nodes.reshape(-1, nodes.shape[-1]), enc.gnn_node_mask.reshape(-1),
                                             graph.edge_index[:, enc.target_edges], self.relations(et))
-        if align and enc.attentions and graph.mention_nodes is not None and bool((graph.mention_nodes >= 0).any()):
+        if align and enc.attentions and graph.mention_nodes is not None and _any_mention(graph.mention_nodes):
             losses["align"] = alignment_loss(enc.attentions, graph.mention_nodes)
         return losses
 
@@ -323,7 +325,7 @@ class KGAugmentedModel(nn.Module):
         want_loss = labels is not None
         encode = graph is not None and self.bag is None   # the GNN + fusion path (not the bag baseline)
         align = (want_loss and encode and self.config.alignment and graph.mention_nodes is not None
-                 and bool((graph.mention_nodes >= 0).any()))
+                 and _any_mention(graph.mention_nodes))
         hold_out = want_loss and self.training and self.link_loss is not None
         enc = self._encode(input_ids, attention_mask, graph, token_type_ids, hold_out, output_attentions or align)
 
@@ -371,6 +373,13 @@ class KGAugmentedModel(nn.Module):
                                  f"got {tuple(y.shape)} {y.dtype}")
             y = y.long()
             n_classes = logits[task].shape[-1]
+            if not values_are_free(y):
+                # Device path: no label check (the collator's labels were checked on the host) and
+                # the term is kept even when the batch has no label for the task (a masked mean, 0).
+                given = y != -100
+                per_example = F.cross_entropy(logits[task].float(), y.clamp_min(0), reduction="none")
+                out[f"task:{task}"] = (per_example * given).sum() / given.sum().clamp_min(1)
+                continue
             bad = ((y < 0) & (y != -100)) | (y >= n_classes)
             if bool(bad.any()):
                 i = int(bad.nonzero()[0, 0])
@@ -380,7 +389,8 @@ class KGAugmentedModel(nn.Module):
         return out
 
     def _check_graph(self, g: GraphBatch, b: int, t: int) -> None:
-        check_graph_batch(g, b, t, self.config.node_feature_dim, self.config.num_relations)
+        check_graph_batch(g, b, t, self.config.node_feature_dim, self.config.num_relations,
+                          values=values_are_free(g.edge_index))
 
     # ------------------------------------------------------------------ persistence
     def save_pretrained(self, directory: str | Path) -> Path:
@@ -419,3 +429,9 @@ class KGAugmentedModel(nn.Module):
         except RuntimeError as exc:
             raise ConfigError(f"{directory / WEIGHTS_NAME}: weights do not match {CONFIG_NAME} ({exc})") from exc
         return model.eval()
+
+
+def _any_mention(mention_nodes: torch.Tensor) -> bool:
+    """Whether some token has a mention node; assumed on the device paths, where the alignment
+    loss is a masked mean that is 0 without one (reading the answer would synchronise)."""
+    return not values_are_free(mention_nodes) or bool((mention_nodes >= 0).any())
