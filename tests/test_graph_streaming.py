@@ -172,3 +172,19 @@ def test_import_rdf_and_cli_streaming(tmp_path):
     res = CliRunner().invoke(app, ["kg", "import", str(bad), "--out", str(tmp_path / "bad"), "--streaming"])
     assert res.exit_code == 2 and "line 2" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "bad").exists()
+
+
+def test_one_key_sort_matches_lexsort_fallback():
+    from kgattn.graph.stream_edges import _neighbour_order, _sorted_unique
+
+    rng = np.random.default_rng(0)
+    s, d, r = (rng.integers(0, k, 500) + o for k, o in ((20, 10), (40, 0), (5, 0)))
+    fast = _sorted_unique(s, d, r, 10, 40, 5)
+    slow = _sorted_unique(s, d, r, 10, 2**40, 2**30)  # the one-key form would overflow: lexsort
+    for x, y in zip(fast, slow):
+        np.testing.assert_array_equal(x, y)
+    degree = rng.integers(0, 9, 40)
+    fast = _neighbour_order(s, d, degree, 10, 40)
+    slow = _neighbour_order(s, d, np.concatenate([degree, [2**40]]), 10, 2**40)
+    for x, y in zip(fast, slow):
+        np.testing.assert_array_equal(x, y)

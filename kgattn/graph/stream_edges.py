@@ -94,12 +94,55 @@ class EdgeResult:
     ranges: int
 
 
-def _dedup(a: np.ndarray, b: np.ndarray, c: np.ndarray):
-    """Rows sorted by (a, b, c) -> without repeats, and the mask of repeats."""
-    dup = np.zeros(a.size, dtype=bool)
-    dup[1:] = (a[1:] == a[:-1]) & (b[1:] == b[:-1]) & (c[1:] == c[:-1])
+def _sorted_unique(major: np.ndarray, minor: np.ndarray, rel: np.ndarray, base: int, n: int, num_rel: int):
+    """Rows ``(major, minor, rel)`` sorted and without repeats, and the mask of repeats (over the
+    sorted rows with repeats).
+
+    With ``major`` in ``[base, base + span)``, one int64 key ``((major - base) * n + minor) *
+    num_rel + rel`` orders rows as the three columns do; sorting it (and decoding) is ~3x faster
+    than ``lexsort`` over three columns. Falls back to ``lexsort`` when the key could overflow.
+    """
+    span = int(major.max()) - base + 1 if major.size else 0
+    if span * n * max(num_rel, 1) < 2**62:
+        key = (major - base) * n
+        key += minor
+        key *= num_rel
+        key += rel
+        key.sort()
+        dup = np.zeros(key.size, dtype=bool)
+        np.equal(key[1:], key[:-1], out=dup[1:])
+        key = key[~dup]
+        rel_out = key % num_rel
+        key //= num_rel
+        minor_out = key % n
+        key //= n
+        key += base
+        return key, minor_out, rel_out, dup
+    order = np.lexsort((rel, minor, major))
+    major, minor, rel = major[order], minor[order], rel[order]
+    dup = np.zeros(major.size, dtype=bool)
+    dup[1:] = (major[1:] == major[:-1]) & (minor[1:] == minor[:-1]) & (rel[1:] == rel[:-1])
     keep = ~dup
-    return a[keep], b[keep], c[keep], dup
+    return major[keep], minor[keep], rel[keep], dup
+
+
+def _neighbour_order(rows: np.ndarray, other: np.ndarray, degree: np.ndarray, base: int, n: int):
+    """Distinct ``(row, other)`` pairs sorted by (row, degree[other], other)."""
+    span = int(rows.max()) - base + 1 if rows.size else 0
+    top = int(degree.max()) + 1 if degree.size else 1
+    if span * n * top < 2**62:
+        pairs = np.unique((rows - base) * n + other)
+        rows, other = pairs // n + base, pairs % n
+        key = ((rows - base) * top + degree[other]) * n + other
+        key.sort()
+        return key // (top * n) + base, key % n
+    order = np.lexsort((other, rows))
+    rows, other = rows[order], other[order]
+    distinct = np.ones(rows.size, dtype=bool)
+    distinct[1:] = (rows[1:] != rows[:-1]) | (other[1:] != other[:-1])
+    rows, other = rows[distinct], other[distinct]
+    order = np.lexsort((other, degree[other], rows))
+    return rows[order], other[order]
 
 
 def write_edges(edges: SpillFile, is_relation_term: np.ndarray, final_of_term: np.ndarray,
@@ -108,6 +151,7 @@ def write_edges(edges: SpillFile, is_relation_term: np.ndarray, final_of_term: n
     """Write every edge array of the saved graph (see the module docstring); ``out_raw``/``in_raw``
     are the repeat-included degrees per final node, used only to size the ranges."""
     bounds = node_ranges(out_raw + in_raw, range_edges)
+    num_rel = int(rel_of_predicate.max()) + 1 if rel_of_predicate.size else 1
     k = bounds.shape[0] - 1
     bucket_of_node = np.repeat(np.arange(k, dtype=np.int32), np.diff(bounds))
     by_src = [SpillFile(scratch / f"by_src_{i}.i32", np.int32, 3) for i in range(k)]
@@ -141,9 +185,7 @@ def write_edges(edges: SpillFile, is_relation_term: np.ndarray, final_of_term: n
         by_src[i].remove()
         s, d, r = rows[:, 0], rows[:, 1], rows[:, 2]
         del rows
-        order = np.lexsort((r, d, s))
-        s, d, r, dup = _dedup(s[order], d[order], r[order])
-        del order
+        s, d, r, dup = _sorted_unique(s, d, r, a, num_nodes, num_rel)
         if dup.any():
             if first_dup is None:
                 # the k-th repeat (sorted order) repeats the kept edge just before its position
@@ -160,9 +202,7 @@ def write_edges(edges: SpillFile, is_relation_term: np.ndarray, final_of_term: n
         by_dst[i].remove()
         s, d, r = rows[:, 0], rows[:, 1], rows[:, 2]
         del rows
-        order = np.lexsort((r, s, d))
-        d, s, r, _ = _dedup(d[order], s[order], r[order])
-        del order
+        d, s, r, _ = _sorted_unique(d, s, r, a, num_nodes, num_rel)
         in_deg[a:b] = np.bincount(d - a, minlength=b - a)
         in_edges.append(np.stack([s, r], axis=1))
         del s, d, r
@@ -209,15 +249,10 @@ def write_edges(edges: SpillFile, is_relation_term: np.ndarray, final_of_term: n
         keep = rows != nbr_slice
         rows, other = rows[keep], nbr_slice[keep]
         del keep, nbr_slice
-        order = np.lexsort((other, rows))
-        rows, other = rows[order], other[order]
-        distinct = np.ones(rows.size, dtype=bool)
-        distinct[1:] = (rows[1:] != rows[:-1]) | (other[1:] != other[:-1])
-        rows, other = rows[distinct], other[distinct]
-        order = np.lexsort((other, degree[other], rows))
-        nbr_w.append(other[order])
+        rows, other = _neighbour_order(rows, other, degree, a, num_nodes)
+        nbr_w.append(other)
         nbr_ptr_w.add_counts(np.bincount(rows - a, minlength=b - a))
-        del rows, other, order, distinct
+        del rows, other
     for w in (adj_nbr_w, adj_rel_w, nbr_w, nbr_ptr_w):
         w.close()
     in_edges.remove()

@@ -25,6 +25,7 @@ written to a temporary sibling of ``out`` and renamed at the end
 """
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def use_streaming(path_or_paths, format: str | None, streaming: bool | str) -> b
 def import_ntriples(path_or_paths, out, *, language: str | None = "en", type_edges: bool = False,
                     max_literal_length: int = MAX_LITERAL_LENGTH, progress: bool = False,
                     chunk_triples: int = CHUNK_TRIPLES, range_edges: int = RANGE_EDGES,
-                    range_literals: int = RANGE_LITERALS) -> dict:
+                    range_literals: int = RANGE_LITERALS, timings: dict | None = None) -> dict:
     """Import N-Triples files into the saved-graph directory ``out``; returns its manifest.
 
     Args:
@@ -88,6 +89,7 @@ def import_ntriples(path_or_paths, out, *, language: str | None = "en", type_edg
         chunk_triples: triples buffered in Python before a spill write.
         range_edges, range_literals: edge ends / literal rows per node range sorted in memory
             (the peak-memory knob; small values only cost more, smaller files).
+        timings: filled with the seconds each stage took (parse, nodes, edges, strings, fingerprint).
     """
     paths = as_paths(path_or_paths)
     if not is_ntriples(paths):
@@ -95,14 +97,17 @@ def import_ntriples(path_or_paths, out, *, language: str | None = "en", type_edg
                                  "(.nt, .nt.gz) only")
     source = ", ".join(str(p) for p in paths)
     out = Path(out)
+    timings = {} if timings is None else timings
     with atomic_path(out) as tmp:
         tmp.mkdir(parents=True)
         scratch = tmp / ".scratch"
         scratch.mkdir()
+        t0 = time.perf_counter()
         spills = spill_ntriples(paths, scratch, language, type_edges, chunk_triples, max_literal_length, progress)
+        timings["parse"] = time.perf_counter() - t0
         try:
             manifest = _build(spills, tmp, scratch, source, language, chunk_triples, range_edges, range_literals,
-                              progress)
+                              progress, timings)
         finally:
             spills.remove()
             remove_path(scratch)
@@ -120,7 +125,8 @@ def _subjects(spills: Spills, n: int, chunk: int) -> np.ndarray:
 
 
 def _build(spills: Spills, directory: Path, scratch: Path, source: str, language, chunk: int,
-           range_edges: int, range_literals: int, progress: bool) -> dict:
+           range_edges: int, range_literals: int, progress: bool, timings: dict) -> dict:
+    clock = time.perf_counter()
     terms, preds = spills.terms, list(spills.predicates)
     n_terms = len(terms)
     term_of_pred = np.array([terms.get(p, -1) for p in preds], dtype=np.int64)
@@ -165,6 +171,7 @@ def _build(spills: Spills, directory: Path, scratch: Path, source: str, language
                               f"{num_nodes} resources); a knowledge graph needs at least one edge")
     del is_subject, dangling
     write_ids(directory, iris, node_terms)
+    timings["nodes"], clock = time.perf_counter() - clock, time.perf_counter()
     bar = None
     if progress:
         from tqdm import tqdm
@@ -180,6 +187,7 @@ def _build(spills: Spills, directory: Path, scratch: Path, source: str, language
     if bar is not None:
         bar.close()
     del out_raw, in_raw
+    timings["edges"], clock = time.perf_counter() - clock, time.perf_counter()
     type_vocab = write_types(directory, spills.types, final_of_term, iris, num_nodes, chunk)
     table = PredicateTable(preds, NAME_PREDICATES, DESCRIPTION_PREDICATES)
     relation_terms = {int(t) for t in term_of_pred[rel_preds].tolist() if t >= 0}
@@ -197,7 +205,10 @@ def _build(spills: Spills, directory: Path, scratch: Path, source: str, language
     meta["import"] = "streaming"
     strings_meta = {"relation_names": rel_names, "relation_ids": rel_iris, "type_vocab": type_vocab,
                     "attr_vocab": attr_vocab}
-    return {"arrays": sorted(_NOT_DERIVED + _DERIVED), "fingerprint": fingerprint_of_directory(directory, strings_meta),
+    timings["strings"], clock = time.perf_counter() - clock, time.perf_counter()
+    fingerprint = fingerprint_of_directory(directory, strings_meta)
+    timings["fingerprint"] = time.perf_counter() - clock
+    return {"arrays": sorted(_NOT_DERIVED + _DERIVED), "fingerprint": fingerprint,
             "num_nodes": num_nodes, "num_edges": edges.num_edges, "num_relations": len(rel_names),
             "metadata": meta, **strings_meta}
 
