@@ -131,7 +131,11 @@ def _neighbour_order(rows: np.ndarray, other: np.ndarray, degree: np.ndarray, ba
     span = int(rows.max()) - base + 1 if rows.size else 0
     top = int(degree.max()) + 1 if degree.size else 1
     if span * n * top < 2**62:
-        pairs = np.unique((rows - base) * n + other)
+        pairs = (rows - base) * n + other
+        pairs.sort()  # not np.unique: numpy 2's hash-based unique is ~80x slower on 4M int64
+        distinct = np.ones(pairs.size, dtype=bool)
+        np.not_equal(pairs[1:], pairs[:-1], out=distinct[1:])
+        pairs = pairs[distinct]
         rows, other = pairs // n + base, pairs % n
         key = ((rows - base) * top + degree[other]) * n + other
         key.sort()

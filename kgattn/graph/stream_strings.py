@@ -53,7 +53,9 @@ def write_types(directory: Path, types: SpillFile, final_of_term: np.ndarray, ir
         classes.append(rows[keep, 1].astype(np.int64))
     node = np.concatenate(nodes) if nodes else np.empty(0, np.int64)
     cls = np.concatenate(classes) if classes else np.empty(0, np.int64)
-    distinct = np.unique(cls)
+    distinct = np.sort(cls)  # not np.unique: numpy 2's hash-based unique is far slower on large arrays
+    if distinct.size:
+        distinct = distinct[np.concatenate([[True], distinct[1:] != distinct[:-1]])]
     names = [iris[t] for t in distinct.tolist()]
     order = sorted(range(len(names)), key=names.__getitem__)
     rank = np.empty(len(names), np.int64)
