@@ -80,7 +80,7 @@ def use_streaming(path_or_paths, format: str | None, streaming: bool | str) -> b
 def import_ntriples(path_or_paths, out, *, language: str | None = "en", type_edges: bool = False,
                     max_literal_length: int = MAX_LITERAL_LENGTH, progress: bool = False,
                     chunk_triples: int = CHUNK_TRIPLES, range_edges: int = RANGE_EDGES,
-                    range_literals: int = RANGE_LITERALS, timings: dict | None = None) -> dict:
+                    range_literals: int = RANGE_LITERALS, report: dict | None = None) -> dict:
     """Import N-Triples files into the saved-graph directory ``out``; returns its manifest.
 
     Args:
@@ -89,7 +89,8 @@ def import_ntriples(path_or_paths, out, *, language: str | None = "en", type_edg
         chunk_triples: triples buffered in Python before a spill write.
         range_edges, range_literals: edge ends / literal rows per node range sorted in memory
             (the peak-memory knob; small values only cost more, smaller files).
-        timings: filled with the seconds each stage took (parse, nodes, edges, strings, fingerprint).
+        report: filled with ``seconds`` per stage (parse, nodes, edges, strings, fingerprint) and
+            ``spill_bytes``, the scratch files' size after parsing (the edge buckets add 24 bytes per edge).
     """
     paths = as_paths(path_or_paths)
     if not is_ntriples(paths):
@@ -97,7 +98,8 @@ def import_ntriples(path_or_paths, out, *, language: str | None = "en", type_edg
                                  "(.nt, .nt.gz) only")
     source = ", ".join(str(p) for p in paths)
     out = Path(out)
-    timings = {} if timings is None else timings
+    report = {} if report is None else report
+    timings = report.setdefault("seconds", {})
     with atomic_path(out) as tmp:
         tmp.mkdir(parents=True)
         scratch = tmp / ".scratch"
@@ -105,6 +107,7 @@ def import_ntriples(path_or_paths, out, *, language: str | None = "en", type_edg
         t0 = time.perf_counter()
         spills = spill_ntriples(paths, scratch, language, type_edges, chunk_triples, max_literal_length, progress)
         timings["parse"] = time.perf_counter() - t0
+        report["spill_bytes"] = sum(f.stat().st_size for f in scratch.iterdir())
         try:
             manifest = _build(spills, tmp, scratch, source, language, chunk_triples, range_edges, range_literals,
                               progress, timings)
