@@ -188,3 +188,19 @@ def test_one_key_sort_matches_lexsort_fallback():
     slow = _neighbour_order(s, d, np.concatenate([degree, [2**40]]), 10, 2**40)
     for x, y in zip(fast, slow):
         np.testing.assert_array_equal(x, y)
+
+
+def test_several_files_and_damaged_gzip(tmp_path):
+    lines = _rich_lines(seed=7)
+    a = _write(tmp_path / "a.nt", lines[: len(lines) // 2])
+    b = _write(tmp_path / "b.nt.gz", lines[len(lines) // 2:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        KnowledgeGraph.from_rdf([a, b]).save(tmp_path / "memory")
+        import_ntriples([a, b], tmp_path / "stream", chunk_triples=5, range_edges=9, range_literals=4)
+    _same_graph(tmp_path / "memory", tmp_path / "stream")
+    damaged = tmp_path / "damaged.nt.gz"
+    damaged.write_bytes(b.read_bytes()[:-20])
+    with pytest.raises(GraphFormatError, match="truncated or damaged gzip"):
+        import_ntriples(damaged, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
