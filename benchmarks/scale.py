@@ -12,9 +12,10 @@ Steps, each in its own process (wall time, CPU time and peak RSS of that process
    ``kgattn kg import dump.nt.gz --out kg --streaming`` runs), with its stage times;
 3. ``import_rdf``: the in-memory importer, ``kgattn kg import dump.nt.gz --out kg_rdf
    --no-streaming`` (``from_rdf`` then ``save``), for the ratio at the same N and to check that
-   both write the same graph (fingerprints); ``--skip-memory-import`` leaves it out;
+   both write the same graph (fingerprints); ``--skip-memory-import`` leaves it out, and above
+   20M edges it is left out unless ``--force-in-memory`` (~800 bytes of RSS per triple);
 4. ``import_tsv``: ``KnowledgeGraph.from_triples(triples.tsv.gz, names=..., relation_names=...)``
-   then ``save`` (labels only); ``--skip-tsv`` leaves it out;
+   then ``save`` (labels only); ``--skip-tsv`` leaves it out (and above 20M edges, as step 3);
 5. ``load``: ``KnowledgeGraph.load(kg, mmap=True)`` (time inside the process, and the
    process's RSS right after it);
 6. ``subgraphs``: 1,000 random single-node seeds, ``kg.subgraph([s], hops=2, max_nodes=64)``
@@ -47,6 +48,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 N_SEEDS, N_TEXTS = 1000, 2000
+#: Above this many edges the in-memory importers (RDF and TSV) are skipped unless --force-in-memory.
+IN_MEMORY_MAX_EDGES = 20_000_000
 TEMPLATES = ("{0} met {1} last spring.", "Reports say {0} is close to {1}.", "{0}, {1} and {2} were mentioned.",
              "The story of {0} began in {1}.", "Why did {0} leave {1}?")
 
@@ -222,6 +225,11 @@ def run_all(args) -> dict:
     steps["import_stream"] = run_step("import_stream", [py, me, "--step", "import_stream", "--workdir", str(work)],
                                       work, "import_ntriples(DUMP/dump.nt.gz, KG_STREAM)  "
                                             "(= kgattn kg import DUMP/dump.nt.gz --out KG_STREAM --streaming)")
+    if args.edges > IN_MEMORY_MAX_EDGES and not args.force_in_memory:
+        # ~800 bytes of RSS per triple in memory (measured at 2M edges): 100M edges would need ~91 GB
+        print(f"[import_rdf, import_tsv] skipped above {IN_MEMORY_MAX_EDGES:,} edges (the in-memory importers need "
+              f"~{args.edges * 1.44 * 800 / 2**30:,.0f} GB here; --force-in-memory runs them)", flush=True)
+        args.skip_memory_import = args.skip_tsv = True
     if not args.skip_memory_import:
         steps["import_rdf"] = run_step("import_rdf", [py, "-m", "kgattn.cli", "kg", "import", str(dump / "dump.nt.gz"),
                                                       "--out", str(work / "kg_rdf"), "--no-streaming"], work,
@@ -265,6 +273,8 @@ def main() -> None:
     p.add_argument("--skip-memory-import", action="store_true",
                    help="leave out the in-memory importer (kgattn kg import --no-streaming)")
     p.add_argument("--skip-tsv", action="store_true", help="leave out the TSV import")
+    p.add_argument("--force-in-memory", action="store_true",
+                   help=f"run the in-memory importers above {IN_MEMORY_MAX_EDGES:,} edges too (needs ~1.2 KB RAM per edge)")
     p.add_argument("--no-write", action="store_true", help="do not update benchmarks/results/scale.*")
     p.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     p.add_argument("--graph", default="kg_stream", help=argparse.SUPPRESS)
