@@ -23,7 +23,6 @@ raises the same :class:`~kgattn.errors.GraphFormatError` (file and line) as the 
 from __future__ import annotations
 
 import contextlib
-import os
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,7 +150,9 @@ class NTriplesSpiller:
         self.spills.engine[str(path)] = "oxigraph"
 
     def _parse(self, quads, path: Path, bnode_triples: list) -> None:
-        """The hot loop: about 3-5 us per triple on top of pyoxigraph's own parsing."""
+        """The hot loop. Measured at 2M edges (2.88M triples, gzip): 27 s on the shared machine,
+        ~9.5 us per triple, about a third of it pyoxigraph's parsing alone (raw iteration ~4.4 us)
+        and the rest the term objects, the dict lookups and the buffer appends."""
         import pyoxigraph as ox
 
         NamedNode, BlankNode, Literal = ox.NamedNode, ox.BlankNode, ox.Literal
@@ -262,8 +263,7 @@ def spill_ntriples(paths: list[Path], scratch: Path, language: str | None, type_
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, unit="B", unit_scale=True, desc="parse", dynamic_ncols=True,
-                   disable=os.environ.get("KGATTN_NO_PROGRESS") == "1")
+        bar = tqdm(total=total, unit="B", unit_scale=True, desc="parse", dynamic_ncols=True)
     try:
         for path in paths:
             spiller.read_file(path, bar)
