@@ -53,13 +53,14 @@ def streaming_sections(runs: list[dict], run_section) -> list[str]:
         triples = _get(r, "generate", "result", "triples") or 1
         mem_w = _get(r, "import_rdf", "wall_s") if _ok(r, "import_rdf") else None
         mem_m = _get(r, "import_rdf", "peak_rss_mb") if _ok(r, "import_rdf") else None
-        load = _get(r, "load", "result", "load_s")
+        load = _get(r, "load", "result", "load_s") if _ok(r, "load") else None
         out.append(f"| {r['edges']:,} | {_get(r, 'import_stream', 'wall_s'):.1f} | {_get(r, 'import_stream', 'cpu_s'):.1f} "
                    f"| {_get(r, 'import_stream', 'peak_rss_mb'):,.0f} "
                    f"| {_get(r, 'import_stream', 'peak_rss_mb') * 2**20 / triples:,.0f} "
                    f"| {_n(mem_w, '.1f')} | {_n(mem_m, ',.0f')} | {_n(load and load * 1e3, '.0f')} "
                    f"| {_n(_get(r, 'subgraphs', 'result', 'median_ms'), '.3f')} "
-                   f"| {_n(_get(r, 'link', 'result', 'build_s'), '.1f')} | {_n(_get(r, 'link', 'peak_rss_mb'), ',.0f')} "
+                   f"| {_n(_get(r, 'link', 'result', 'build_s'), '.1f')} "
+                   f"| {_n(_get(r, 'link', 'peak_rss_mb') if _ok(r, 'link') else None, ',.0f')} "
                    f"| {_n(_get(r, 'link', 'result', 'texts_per_s'), ',.0f')} |")
     return out + [""] + streaming_estimate(runs)
 
@@ -80,11 +81,14 @@ def streaming_estimate(runs: list[dict]) -> list[str]:
     ok = [r for r in runs if _ok(r, "import_stream")]
     if not ok:
         return []
-    quantities = (("streaming import wall, s", lambda r: _get(r, "import_stream", "wall_s")),
-                  ("streaming import CPU, s", lambda r: _get(r, "import_stream", "cpu_s")),
-                  ("streaming import peak RSS, MB", lambda r: _get(r, "import_stream", "peak_rss_mb")),
-                  ("linker (disk index) process peak RSS, MB", lambda r: _get(r, "link", "peak_rss_mb")),
-                  ("disk alias index build, s", lambda r: _get(r, "link", "result", "build_s")),
+    def ok_get(step, *keys):
+        return lambda r: _get(r, step, *keys) if _ok(r, step) else None
+
+    quantities = (("streaming import wall, s", ok_get("import_stream", "wall_s")),
+                  ("streaming import CPU, s", ok_get("import_stream", "cpu_s")),
+                  ("streaming import peak RSS, MB", ok_get("import_stream", "peak_rss_mb")),
+                  ("linker (disk index) process peak RSS, MB", ok_get("link", "peak_rss_mb")),
+                  ("disk alias index build, s", ok_get("link", "result", "build_s")),
                   ("peak disk (dump + spills + buckets + graph + alias index), MB", _peak_disk_mb))
     if len(ok) >= 2:
         a, b = ok[-2], ok[-1]
