@@ -60,6 +60,8 @@ def render(data: dict) -> str:
         from scale_streaming_report import streaming_sections  # noqa: E402 (benchmarks/ is on sys.path)
 
         out += streaming_sections(streaming, _run_section)
+    for note in data.get("streaming_notes", []):  # observations of runs that did not complete
+        out += [note, ""]
     return "\n".join(out) + "\n"
 
 
