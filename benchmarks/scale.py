@@ -2,28 +2,33 @@
 
 One command::
 
-    python benchmarks/scale.py --edges 2000000 [--workdir DIR] [--keep] [--skip-rdf-import]
+    python benchmarks/scale.py --edges 2000000 [--workdir DIR] [--keep] [--skip-memory-import] [--skip-tsv]
 
-Steps, each in its own process (wall time and peak RSS of that process, from ``os.wait4``):
+Steps, each in its own process (wall time, CPU time and peak RSS of that process, from ``os.wait4``):
 
 1. ``generate``: a Wikidata-shaped dump (``benchmarks/scale_gen.py``; N-Triples gzip, and the
    same graph as a TSV of triples + names + relation names);
-2. ``import_rdf``: ``kgattn kg import dump.nt.gz --out kg_rdf`` (``KnowledgeGraph.from_rdf``
-   then ``save``; labels, aliases, descriptions and types);
-3. ``import_tsv``: ``KnowledgeGraph.from_triples(triples.tsv.gz, names=..., relation_names=...)``
-   then ``save`` (the faster path; labels only: no aliases, descriptions or types);
-4. ``load``: ``KnowledgeGraph.load(kg, mmap=True)`` (time inside the process, and the
+2. ``import_stream``: the streaming importer (``kgattn.graph.streaming.import_ntriples``, what
+   ``kgattn kg import dump.nt.gz --out kg --streaming`` runs), with its stage times;
+3. ``import_rdf``: the in-memory importer, ``kgattn kg import dump.nt.gz --out kg_rdf
+   --no-streaming`` (``from_rdf`` then ``save``), for the ratio at the same N and to check that
+   both write the same graph (fingerprints); ``--skip-memory-import`` leaves it out, and above
+   20M edges it is left out unless ``--force-in-memory`` (~800 bytes of RSS per triple);
+4. ``import_tsv``: ``KnowledgeGraph.from_triples(triples.tsv.gz, names=..., relation_names=...)``
+   then ``save`` (labels only); ``--skip-tsv`` leaves it out (and above 20M edges, as step 3);
+5. ``load``: ``KnowledgeGraph.load(kg, mmap=True)`` (time inside the process, and the
    process's RSS right after it);
-5. ``subgraphs``: 1,000 random single-node seeds, ``kg.subgraph([s], hops=2, max_nodes=64)``
+6. ``subgraphs``: 1,000 random single-node seeds, ``kg.subgraph([s], hops=2, max_nodes=64)``
    each timed alone (median, p95, max), after 20 warm-up calls on other seeds;
-6. ``link``: ``EntityLinker(kg, disambiguate="prior")``: building its alias table and matcher
-   (``warm_up``, fresh cache), then ``link_batch`` over 2,000 short generated texts that name
-   2-3 random entities by their label or an alias (texts/s, and how many named entities came
-   out as the chosen node of a mention).
+7. ``link``: ``EntityLinker(kg, index="disk", disambiguate="prior")``: building its disk alias
+   index (``warm_up``, fresh cache), then ``link_batch`` over 2,000 short generated texts that
+   name 2-3 random entities by their label or an alias (texts/s, and how many named entities
+   came out as the chosen node of a mention).
 
-Steps 4-6 use the RDF import (it has the aliases), or the TSV import with ``--skip-rdf-import``.
-Results are merged into ``benchmarks/results/scale.json`` (keyed by N) and ``scale.md`` is
-rewritten from it. The workdir (default: a temporary folder) is deleted unless ``--keep``.
+Steps 5-7 use the streaming import. Results are merged into ``benchmarks/results/scale.json``
+(``streaming_runs``, keyed by N; the earlier in-memory-only runs stay under ``runs``) and
+``scale.md`` is rewritten from it, with the estimate for 100M edges printed too. The workdir
+(default: a temporary folder) is deleted unless ``--keep``.
 """
 from __future__ import annotations
 
@@ -43,6 +48,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 N_SEEDS, N_TEXTS = 1000, 2000
+#: Above this many edges the in-memory importers (RDF and TSV) are skipped unless --force-in-memory.
+IN_MEMORY_MAX_EDGES = 20_000_000
 TEMPLATES = ("{0} met {1} last spring.", "Reports say {0} is close to {1}.", "{0}, {1} and {2} were mentioned.",
              "The story of {0} began in {1}.", "Why did {0} leave {1}?")
 
@@ -75,7 +82,12 @@ def step_load(work: Path, graph: str) -> dict:
     t0 = time.perf_counter()
     kg = KnowledgeGraph.load(work / graph, mmap=True)
     t = time.perf_counter() - t0
-    return {"load_s": t, "rss_before_mb": before, "rss_after_mb": _rss_now_mb(), "nodes": kg.num_nodes,
+    after = _rss_now_mb()
+    t0 = time.perf_counter()
+    KnowledgeGraph.load(work / graph, mmap=True, check=False)  # without the range check (trusted directory)
+    unchecked = time.perf_counter() - t0
+    return {"load_s": t, "load_unchecked_s": unchecked, "rss_before_mb": before, "rss_after_mb": after,
+            "nodes": kg.num_nodes,
             "edges": kg.num_edges, "relations": kg.num_relations, "fingerprint": kg.fingerprint}
 
 
@@ -131,7 +143,7 @@ def step_link(work: Path, graph: str) -> dict:
     texts, gold = _texts(kg, N_TEXTS)
     rss0 = _rss_now_mb()
     t0 = time.perf_counter()
-    linker = EntityLinker(kg, disambiguate="prior").warm_up()
+    linker = EntityLinker(kg, index="disk", disambiguate="prior").warm_up()
     build = time.perf_counter() - t0
     rss_built = _rss_now_mb()
     t0 = time.perf_counter()
@@ -147,7 +159,19 @@ def step_link(work: Path, graph: str) -> dict:
             "example": {"text": texts[0], "mentions": [(m.text, m.node) for m in out[0]], "gold": gold[0]}}
 
 
-STEPS = {"import_tsv": step_import_tsv, "load": step_load, "subgraphs": step_subgraphs, "link": step_link}
+def step_import_stream(work: Path) -> dict:
+    from kgattn.graph.streaming import import_ntriples
+
+    report: dict = {}
+    t0 = time.perf_counter()
+    manifest = import_ntriples(work / "dump" / "dump.nt.gz", work / "kg_stream", report=report)
+    return {"import_s": time.perf_counter() - t0, "stage_s": report["seconds"], "spill_bytes": report["spill_bytes"],
+            "nodes": manifest["num_nodes"], "edges": manifest["num_edges"], "relations": manifest["num_relations"],
+            "fingerprint": manifest["fingerprint"]}
+
+
+STEPS = {"import_stream": step_import_stream, "import_tsv": step_import_tsv, "load": step_load,
+         "subgraphs": step_subgraphs, "link": step_link}
 
 
 # ------------------------------------------------------------------------------ driver (parent)
@@ -176,7 +200,7 @@ def run_step(name: str, argv: list[str], work: Path, shown: str) -> dict:
 
 def child(step: str, work: Path, graph: str) -> None:
     fn = STEPS[step]
-    res = fn(work) if step == "import_tsv" else fn(work, graph)
+    res = fn(work) if step in ("import_tsv", "import_stream") else fn(work, graph)
     (work / f"{step}.json").write_text(json.dumps(res, indent=1))
 
 
@@ -198,20 +222,40 @@ def run_all(args) -> dict:
                                               "--out", str(dump), "--tsv", "--seed", str(args.seed)], work,
                                  f"python benchmarks/scale_gen.py --edges {args.edges} --out DUMP --tsv --seed {args.seed}")
     steps["generate"]["result"] = json.loads((dump / "counts.json").read_text())
-    if not args.skip_rdf_import:
+    steps["import_stream"] = run_step("import_stream", [py, me, "--step", "import_stream", "--workdir", str(work)],
+                                      work, "import_ntriples(DUMP/dump.nt.gz, KG_STREAM)  "
+                                            "(= kgattn kg import DUMP/dump.nt.gz --out KG_STREAM --streaming)")
+    if args.edges > IN_MEMORY_MAX_EDGES and not args.force_in_memory:
+        # ~800 bytes of RSS per triple in memory (measured at 2M edges): 100M edges would need ~91 GB
+        print(f"[import_rdf, import_tsv] skipped above {IN_MEMORY_MAX_EDGES:,} edges (the in-memory importers need "
+              f"~{args.edges * 1.44 * 800 / 2**30:,.0f} GB here; --force-in-memory runs them)", flush=True)
+        args.skip_memory_import = args.skip_tsv = True
+    if not args.skip_memory_import:
         steps["import_rdf"] = run_step("import_rdf", [py, "-m", "kgattn.cli", "kg", "import", str(dump / "dump.nt.gz"),
-                                                      "--out", str(work / "kg_rdf")], work,
-                                       "kgattn kg import DUMP/dump.nt.gz --out KG_RDF")
-    steps["import_tsv"] = run_step("import_tsv", [py, me, "--step", "import_tsv", "--workdir", str(work)], work,
-                                   "KnowledgeGraph.from_triples(triples.tsv.gz, names=names.tsv.gz, "
-                                   "relation_names=relations.tsv.gz).save(KG_TSV)")
-    graph = "kg_rdf" if not args.skip_rdf_import and steps["import_rdf"]["returncode"] == 0 else "kg_tsv"
+                                                      "--out", str(work / "kg_rdf"), "--no-streaming"], work,
+                                       "kgattn kg import DUMP/dump.nt.gz --out KG_RDF --no-streaming")
+    if not args.skip_tsv:
+        steps["import_tsv"] = run_step("import_tsv", [py, me, "--step", "import_tsv", "--workdir", str(work)], work,
+                                       "KnowledgeGraph.from_triples(triples.tsv.gz, names=names.tsv.gz, "
+                                       "relation_names=relations.tsv.gz).save(KG_TSV)")
+    graph = next((g for g, step in (("kg_stream", "import_stream"), ("kg_rdf", "import_rdf"), ("kg_tsv", "import_tsv"))
+                  if steps.get(step, {}).get("returncode") == 0), "kg_stream")
     for name, shown in (("load", f"KnowledgeGraph.load({graph.upper()}, mmap=True)"),
                         ("subgraphs", f"{N_SEEDS} x kg.subgraph([seed], hops=2, max_nodes=64)"),
-                        ("link", f"EntityLinker(kg, disambiguate='prior').warm_up(); link_batch({N_TEXTS} texts)")):
+                        ("link", f"EntityLinker(kg, index='disk', disambiguate='prior').warm_up(); "
+                                 f"link_batch({N_TEXTS} texts)")):
         steps[name] = run_step(name, [py, me, "--step", name, "--workdir", str(work), "--graph", graph], work, shown)
-    steps["disk"] = {"dump_nt_gz_mb": (dump / "dump.nt.gz").stat().st_size / 2**20,
-                     "saved_graph_mb": sum(p.stat().st_size for p in (work / graph).rglob("*") if p.is_file()) / 2**20}
+    same = None
+    if (work / "kg_stream" / "meta.json").exists() and (work / "kg_rdf" / "meta.json").exists():
+        same = (json.loads((work / "kg_stream" / "meta.json").read_text())["fingerprint"]
+                == json.loads((work / "kg_rdf" / "meta.json").read_text())["fingerprint"])
+    def mb(path: Path) -> float:
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20 if path.exists() else 0.0
+
+    steps["disk"] = {"dump_nt_gz_mb": (dump / "dump.nt.gz").stat().st_size / 2**20, "saved_graph_mb": mb(work / graph),
+                     "dump_dir_mb": mb(dump), "alias_index_mb": mb(work / "cache"),
+                     "spill_mb": (steps["import_stream"].get("result") or {}).get("spill_bytes", 0) / 2**20,
+                     "same_fingerprint_stream_vs_memory": same}
     info["loadavg_end"] = os.getloadavg()
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
@@ -226,10 +270,14 @@ def main() -> None:
     p.add_argument("--workdir", type=Path, default=None, help="where the dump and graphs go (default: a temp dir)")
     p.add_argument("--keep", action="store_true", help="keep the workdir")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--skip-rdf-import", action="store_true", help="import only through the TSV path")
+    p.add_argument("--skip-memory-import", action="store_true",
+                   help="leave out the in-memory importer (kgattn kg import --no-streaming)")
+    p.add_argument("--skip-tsv", action="store_true", help="leave out the TSV import")
+    p.add_argument("--force-in-memory", action="store_true",
+                   help=f"run the in-memory importers above {IN_MEMORY_MAX_EDGES:,} edges too (needs ~1.2 KB RAM per edge)")
     p.add_argument("--no-write", action="store_true", help="do not update benchmarks/results/scale.*")
     p.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
-    p.add_argument("--graph", default="kg_rdf", help=argparse.SUPPRESS)
+    p.add_argument("--graph", default="kg_stream", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.step:
         sys.path.insert(0, str(ROOT))

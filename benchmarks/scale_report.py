@@ -1,8 +1,10 @@
 """``benchmarks/results/scale.json`` + ``scale.md`` from the runs of ``benchmarks/scale.py``.
 
-Runs are merged by edge count, so the 200k and 2M runs live in one file. The section on
-100M edges is an *estimate* from the two largest measured runs (a straight line through them
-per quantity), labelled as such: nothing at 100M has been run.
+Runs are merged by edge count, so the 200k and 2M runs live in one file: ``runs`` holds the
+first runs (in-memory import only), ``streaming_runs`` those with the streaming importer (issue 16
+item 1), rendered in sections of their own after the first ones. The sections on 100M edges are
+*estimates* from the two largest measured runs (a straight line through them per quantity),
+labelled as such: nothing at 100M has been run.
 """
 from __future__ import annotations
 
@@ -21,10 +23,12 @@ TARGETS = "import <= 30 min with peak RSS <= 12 GB; load <= 1 s; 2-hop subgraph 
 def write_results(run: dict, results_dir: Path) -> None:
     path = results_dir / "scale.json"
     data = read_json(path, "scale results") if path.exists() else {"runs": {}}
-    data["runs"][str(run["edges"])] = run
+    key = "streaming_runs" if "import_stream" in run["steps"] else "runs"
+    data.setdefault(key, {})[str(run["edges"])] = run
     write_json(path, data)
     atomic_write_text(results_dir / "scale.md", render(data))
     print(f"wrote {path} and {results_dir / 'scale.md'}")
+    print("\n".join(streaming_estimate(sorted(data.get("streaming_runs", {}).values(), key=lambda r: r["edges"]))))
 
 
 def _get(run: dict, step: str, *keys, default=None):
@@ -48,28 +52,47 @@ def render(data: dict) -> str:
            "entity). Each step runs in its own process; *wall* is that process's wall time (interpreter and "
            "imports included), *peak RSS* its `ru_maxrss`. The dump is never committed.", ""]
     for run in runs:
-        gen = _get(run, "generate", "result", default={})
-        out += [f"## {run['edges']:,} edges", "",
-                f"Command: `{run['command']}` ({run['date']}; {run['machine']['cpus']} CPUs, "
-                f"{run['machine']['mem_gb']} GB RAM, load average at start {run['machine']['loadavg_start'][0]:.2f}, "
-                f"at end {run['machine'].get('loadavg_end', [float('nan')])[0]:.2f}; shared machine).", "",
-                f"Dump: {gen.get('entities', 0):,} entities, {gen.get('edges', 0):,} edges, "
-                f"{gen.get('aliases', 0):,} aliases, {gen.get('descriptions', 0):,} descriptions, "
-                f"{gen.get('types', 0):,} type triples, {gen.get('relations_used', 0):,} relations used, "
-                f"{gen.get('triples', 0):,} triples, {run['steps']['disk']['dump_nt_gz_mb']:.1f} MB gzip. "
-                f"Saved graph: {run['steps']['disk']['saved_graph_mb']:.1f} MB "
-                f"(`{run['graph_used_for_load_subgraphs_link']}`, used for load, subgraphs and linking).", "",
-                "| step | what | wall (s) | CPU (s) | peak RSS (MB) | measured inside the step |",
-                "|---|---|---:|---:|---:|---|"]
-        for name, step in run["steps"].items():
-            if name == "disk":
-                continue
-            out.append(f"| {name} | `{step['command']}` | {step['wall_s']:.1f} | {step['cpu_s']:.1f} | "
-                       f"{step['peak_rss_mb']:.0f} | {_inside(name, step)} |")
-        out.append("")
+        out += _run_section(run, f"## {run['edges']:,} edges")
     out += _reading(runs)
     out += _estimate(runs)
+    streaming = [data["streaming_runs"][k] for k in sorted(data.get("streaming_runs", {}), key=int)]
+    if streaming:
+        from scale_streaming_report import streaming_sections  # noqa: E402 (benchmarks/ is on sys.path)
+
+        out += streaming_sections(streaming, _run_section)
+    for note in data.get("streaming_notes", []):  # observations of runs that did not complete
+        out += [note, ""]
     return "\n".join(out) + "\n"
+
+
+def streaming_estimate(runs: list[dict]) -> list[str]:
+    from scale_streaming_report import streaming_estimate as estimate  # noqa: E402
+
+    return estimate(runs)
+
+
+def _run_section(run: dict, title: str) -> list[str]:
+    gen = _get(run, "generate", "result", default={})
+    disk = run["steps"]["disk"]
+    out = [title, "",
+           f"Command: `{run['command']}` ({run['date']}; {run['machine']['cpus']} CPUs, "
+           f"{run['machine']['mem_gb']} GB RAM, load average at start {run['machine']['loadavg_start'][0]:.2f}, "
+           f"at end {run['machine'].get('loadavg_end', [float('nan')])[0]:.2f}; shared machine).", "",
+           f"Dump: {gen.get('entities', 0):,} entities, {gen.get('edges', 0):,} edges, "
+           f"{gen.get('aliases', 0):,} aliases, {gen.get('descriptions', 0):,} descriptions, "
+           f"{gen.get('types', 0):,} type triples, {gen.get('relations_used', 0):,} relations used, "
+           f"{gen.get('triples', 0):,} triples, {disk['dump_nt_gz_mb']:.1f} MB gzip. "
+           f"Saved graph: {disk['saved_graph_mb']:.1f} MB "
+           f"(`{run['graph_used_for_load_subgraphs_link']}`, used for load, subgraphs and linking).", "",
+           "| step | what | wall (s) | CPU (s) | peak RSS (MB) | measured inside the step |",
+           "|---|---|---:|---:|---:|---|"]
+    for name, step in run["steps"].items():
+        if name == "disk":
+            continue
+        out.append(f"| {name} | `{step['command']}` | {step['wall_s']:.1f} | {step['cpu_s']:.1f} | "
+                   f"{step['peak_rss_mb']:.0f} | {_inside(name, step)} |")
+    out.append("")
+    return out
 
 
 def _reading(runs: list[dict]) -> list[str]:
@@ -109,13 +132,20 @@ def _inside(name: str, step: dict) -> str:
     if name == "import_tsv":
         return f"parse {r['parse_s']:.1f} s, save {r['save_s']:.1f} s; {r['nodes']:,} nodes, {r['edges']:,} edges"
     if name == "load":
-        return (f"load {r['load_s'] * 1e3:.0f} ms; RSS {r['rss_before_mb']:.0f} -> {r['rss_after_mb']:.0f} MB; "
+        unchecked = f" (without the range check: {r['load_unchecked_s'] * 1e3:.0f} ms)" if "load_unchecked_s" in r else ""
+        return (f"load {r['load_s'] * 1e3:.0f} ms{unchecked}; RSS {r['rss_before_mb']:.0f} -> {r['rss_after_mb']:.0f} MB; "
                 f"{r['nodes']:,} nodes, {r['edges']:,} edges, {r['relations']:,} relations")
     if name == "subgraphs":
         return (f"median {r['median_ms']:.3f} ms, p95 {r['p95_ms']:.3f} ms, max {r['max_ms']:.1f} ms "
                 f"(first call {r['first_call_ms']:.0f} ms; {r['mean_nodes']:.1f} nodes on average; {r['seeds']} seeds)")
+    if name == "import_stream":
+        st = r["stage_s"]
+        return (f"{r['import_s']:.1f} s: parse {st['parse']:.1f}, node set {st['nodes']:.1f}, edges/CSR "
+                f"{st['edges']:.1f}, strings {st['strings']:.1f}, fingerprint {st['fingerprint']:.1f} s; "
+                f"spill files {r['spill_bytes'] / 2**20:,.0f} MB; {r['nodes']:,} nodes, {r['edges']:,} edges")
     if name == "link":
-        return (f"alias table + matcher {r['build_s']:.1f} s (RSS {r['rss_before_build_mb']:.0f} -> "
+        what = "disk alias index" if "disk" in step["command"] else "alias table + matcher"
+        return (f"{what} {r['build_s']:.1f} s (RSS {r['rss_before_build_mb']:.0f} -> "
                 f"{r['rss_after_build_mb']:.0f} MB); {r['texts']:,} texts in {r['link_s']:.2f} s = "
                 f"**{r['texts_per_s']:,.0f} texts/s**; named entity chosen {r['named_entity_chosen']:.1%}, "
                 f"among candidates {r['named_entity_in_candidates']:.1%}")

@@ -319,13 +319,29 @@ def kg_import(source: Annotated[str, typer.Argument(
                   help="Data location for wordnet/fb15k237 (default: /usr/share/wordnet, "
                        "$KGATTN_DATA/fb15k-237).")] = None,
               format: Annotated[Optional[str], typer.Option(help="Format of a graph file.")] = None,
-              names: Annotated[Optional[Path], typer.Option(help="id<TAB>name file for a TSV graph.")] = None
-              ) -> None:
-    """Import a graph and save it (arrays + JSON) for fast loading with KnowledgeGraph.load."""
+              names: Annotated[Optional[Path], typer.Option(help="id<TAB>name file for a TSV graph.")] = None,
+              streaming: Annotated[Optional[bool], typer.Option(
+                  "--streaming/--no-streaming",
+                  help="Stream N-Triples (.nt/.nt.gz) to disk in bounded memory (same saved graph). "
+                       "Default: stream N-Triples inputs of 64 MiB or more.")] = None,
+              progress: ProgressOpt = True) -> None:
+    """Import a graph and save it (arrays + JSON) for fast loading with KnowledgeGraph.load.
+
+    N-Triples files of 64 MiB or more (or any, with --streaming) are imported by streaming:
+    parsed in chunks and sorted on disk, so memory stays bounded (see kgattn.graph.streaming).
+    """
     from kgattn.pipeline.rundir import atomic_path
     from kgattn.pipeline.spec import KGSpec
     from kgattn.pipeline.stages import Components
 
+    if source not in ("wordnet", "fb15k237") and Path(source).is_file():
+        from kgattn.graph.streaming import import_ntriples, use_streaming
+
+        if use_streaming(Path(source), format, "auto" if streaming is None else streaming):
+            m = import_ntriples(Path(source), out, progress=progress)
+            typer.echo(f"saved {m['num_nodes']:,} nodes, {m['num_edges']:,} edges, {m['num_relations']} relations "
+                       f"to {out} (streaming import)")
+            return
     if source in ("wordnet", "fb15k237"):
         kg = Components().import_kg(KGSpec(importer=source, path=path))
     else:

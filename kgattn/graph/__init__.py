@@ -11,6 +11,9 @@ Layers point one way (``a -> b``: ``a`` imports ``b``; nothing imports upwards):
   :mod:`~kgattn.graph.triplestore` (SPARQL endpoints, Oxigraph stores; -> ``rdf``),
   :mod:`~kgattn.graph.triples`, :mod:`~kgattn.graph.networkx_io` and :mod:`~kgattn.graph.merge`;
   each returns :class:`~kgattn.graph.parts.GraphParts` (or encoded parts);
+* the streaming importer, a reader that writes the saved format itself instead of returning
+  parts (graphs larger than memory): :mod:`~kgattn.graph.streaming` (-> ``stream_parse``,
+  ``stream_edges``, ``stream_strings``, :mod:`~kgattn.graph.npy_files`, ``saved``, ``rdf``);
 * the store, :mod:`~kgattn.graph.store` (with :mod:`~kgattn.graph.neighbourhood` mixed in):
   :class:`KnowledgeGraph` keeps the public constructors (``from_rdf``, ``from_triples``,
   ``from_sparql``, ``from_oxigraph``, ``from_networkx``, ``union``, ``from_arrays``, ``load``),

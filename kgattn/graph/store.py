@@ -23,8 +23,6 @@ module (see :mod:`kgattn.graph`).
 from __future__ import annotations
 
 import bisect
-import hashlib
-import json
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -41,6 +39,7 @@ from kgattn.graph.jsonld import DEFAULT_REMOTE_TIMEOUT
 from kgattn.graph.rdf import read_rdf
 from kgattn.graph.rdf_parse import MAX_LITERAL_LENGTH
 from kgattn.graph.neighbourhood import Neighbourhoods
+from kgattn.graph.npy_files import content_fingerprint
 from kgattn.graph.saved import FORMAT_VERSION, read_graph, write_graph
 from kgattn.graph.strings import RaggedIds, RaggedStrings, SortedView, StringTable, alias_index
 from kgattn.graph.triples import MAX_LINE_LENGTH, read_triples
@@ -202,6 +201,31 @@ class KnowledgeGraph(Neighbourhoods):
                                        type_edges=type_edges, allow_remote=allow_remote,
                                        remote_timeout=remote_timeout, max_literal_length=max_literal_length),
                               add_inverse=add_inverse)
+
+    @classmethod
+    def import_rdf(cls, path_or_paths, out, *, streaming: bool | str = "auto", format: str | None = None,
+                   language: str | None = "en", type_edges: bool = False, progress: bool = False,
+                   **from_rdf_options) -> "KnowledgeGraph":
+        """Import RDF files into the saved-graph directory ``out`` (written atomically), then
+        :meth:`load` it (memory-mapped).
+
+        ``streaming=True`` reads N-Triples (``.nt``, ``.nt.gz``) in bounded memory, straight to
+        disk (:mod:`kgattn.graph.streaming`; same arrays and fingerprint as ``from_rdf`` +
+        ``save``; ``progress`` shows bars); ``"auto"`` streams N-Triples inputs of 64 MiB or
+        more; ``False`` is ``from_rdf(...).save(out)`` (any format; ``from_rdf_options`` go there).
+        """
+        from kgattn.graph.streaming import import_ntriples, use_streaming
+        from kgattn.persistence import atomic_path
+
+        if use_streaming(path_or_paths, format, streaming):
+            import_ntriples(path_or_paths, out, language=language, type_edges=type_edges, progress=progress,
+                            max_literal_length=from_rdf_options.get("max_literal_length", MAX_LITERAL_LENGTH))
+        else:
+            kg = cls.from_rdf(path_or_paths, format=format, language=language, type_edges=type_edges,
+                              **from_rdf_options)
+            with atomic_path(out) as tmp:
+                kg.save(tmp)
+        return cls.load(out)
 
     @classmethod
     def from_sparql(cls, endpoint: str, query: str | None = None, graph: str | None = None, *,
@@ -366,15 +390,15 @@ class KnowledgeGraph(Neighbourhoods):
                 "type_vocab": self._types.vocab, "attr_vocab": self._attr_keys.vocab}
 
     def _compute_fingerprint(self) -> str:
-        h = hashlib.sha256()
-        h.update(json.dumps({"v": FORMAT_VERSION, **self._strings_meta()}, sort_keys=True).encode())
-        for name, arr in sorted(self._arrays().items()):
+        """SHA-256 of the strings and every non-derived array (:func:`~kgattn.graph.npy_files.content_fingerprint`,
+        shared with the streaming importer, which hashes the same arrays from files)."""
+        items = []
+        for name, arr in self._arrays().items():
             if name in self._DERIVED:
                 continue
             arr = np.ascontiguousarray(arr)
-            h.update(f"{name}:{arr.dtype.str}:{arr.shape}".encode())
-            h.update(memoryview(arr).cast("B"))
-        return h.hexdigest()
+            items.append((name, arr.dtype.str, arr.shape, (memoryview(arr).cast("B"),)))
+        return content_fingerprint(self._strings_meta(), items, FORMAT_VERSION)
 
     def save(self, directory) -> Path:
         """Write the graph to ``directory``: one ``.npy`` per array, then the manifest
