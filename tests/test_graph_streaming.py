@@ -204,3 +204,22 @@ def test_several_files_and_damaged_gzip(tmp_path):
     with pytest.raises(GraphFormatError, match="truncated or damaged gzip"):
         import_ntriples(damaged, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_large_ntriples_path_in_a_kg_section_is_streamed_and_cached(tmp_path, monkeypatch):
+    import kgattn.graph.streaming as streaming
+    from kgattn.specs.graph import KGSpec, import_graph
+
+    path = tmp_path / "dump.nt"
+    path.write_text("\n".join(_rich_lines()) + "\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = KnowledgeGraph.from_rdf(path).fingerprint
+        spec = KGSpec.model_validate({"path": str(path)})
+        monkeypatch.setattr(streaming, "STREAMING_THRESHOLD_BYTES", 1)     # every N-Triples file is "large"
+        calls = []
+        real = streaming.import_ntriples
+        monkeypatch.setattr(streaming, "import_ntriples", lambda *a, **k: calls.append(a) or real(*a, **k))
+        first, again = import_graph(spec), import_graph(spec)
+    assert first.fingerprint == again.fingerprint == expected
+    assert len(calls) == 1    # imported once into the cache, then loaded memory-mapped

@@ -171,4 +171,29 @@ def _import_source(spec: _KGSourceFields, key: str):
         return KnowledgeGraph.load(path)
     if spec.kind == "tsv":
         return KnowledgeGraph.from_triples(path, names=spec.names, **spec.import_options())
-    return KnowledgeGraph.from_rdf(path, format=spec.format, **spec.import_options())
+    options = spec.import_options()
+    if not options.get("add_inverse") and _streams(path, spec.format):
+        return _streamed_graph(path, options)
+    return KnowledgeGraph.from_rdf(path, format=spec.format, **options)
+
+
+def _streams(path: Path, format: str | None) -> bool:
+    from kgattn.graph.streaming import use_streaming
+
+    return use_streaming(path, format, "auto")
+
+
+def _streamed_graph(path: Path, options: dict):
+    """A large N-Triples file (:data:`kgattn.graph.streaming.STREAMING_THRESHOLD_BYTES` or more):
+    imported once in bounded memory into the graph cache (keyed by the file's path, size and
+    mtime and the options), then memory-mapped; the in-memory import would need about 0.8 KB of
+    RAM per triple."""
+    from kgattn.graph import KnowledgeGraph
+    from kgattn.graph.cache import source_key
+    from kgattn.paths import cache_dir
+
+    target = cache_dir("graphs") / f"ntriples-{source_key('ntriples-stream', [path], options)}"
+    if (target / "meta.json").is_file():
+        return KnowledgeGraph.load(target)
+    allowed = {k: v for k, v in options.items() if k == "language"}   # allow_remote: N-Triples has no contexts
+    return KnowledgeGraph.import_rdf(path, target, streaming=True, **allowed)
