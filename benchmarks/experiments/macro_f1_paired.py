@@ -2,7 +2,12 @@
 target is in macro-F1; the pipeline's paired statistics are on accuracy). Each resample draws the
 test examples with replacement; macro-F1 (over the gold classes) is computed per seed on the
 resample and averaged over the seeds both variants have.
-Usage: .venv/bin/python benchmarks/experiments/macro_f1_paired.py RUN_DIR TASK OUT.json A:B [A:B ...]"""
+Usage: .venv/bin/python benchmarks/experiments/macro_f1_paired.py RUN_DIR TASK OUT.json A:B [A:B ...] [--slice linked|unlinked]
+
+``--slice linked`` keeps the test examples whose [bracketed] mention (CoNLL mention typing) overlaps a
+mention linked to an *entity* node of the run's graph (``kgattn.evaluation.entities.entity_nodes``),
+the slice of issue 14's pseudonymised target; ``unlinked`` the rest. Linking is read from the plain
+texts: the pseudonymised texts' renamed mentions link back to the same nodes (checked exactly)."""
 import json
 import sys
 from pathlib import Path
@@ -10,18 +15,42 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-run, task, out, pairs = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+from kgattn.evaluation.stats import seed_t_interval
+
+args = sys.argv[1:]
+slice_name = None
+if "--slice" in args:
+    k = args.index("--slice")
+    slice_name = args[k + 1]
+    del args[k:k + 2]
+run, task, out, pairs = Path(args[0]), args[1], args[2], args[3:]
 t = pq.read_table(run / "link/linked.parquet", filters=[("split", "=", "test")]).to_pydict()
 gold_of = dict(zip(t["id"], t[task]))
 preds = {p.stem: json.loads(p.read_text()) for p in (run / "evaluate/predictions").glob("*.json")}
 ids = next(iter(preds.values()))["ids"]
+keep = np.ones(len(ids), dtype=bool)
+if slice_name is not None:
+    from kgattn.evaluation.entities import entity_nodes
+    from kgattn.graph import KnowledgeGraph
+
+    entity = entity_nodes(KnowledgeGraph.load(run / "kg" / "graph"))
+    row = {i: k for k, i in enumerate(t["id"])}
+
+    def bracket_linked(i) -> bool:
+        text, ms = t["text"][row[i]], t["mentions"][row[i]] or []
+        a, b = text.find("["), text.find("]")
+        return any(m["node"] is not None and entity[m["node"]] and m["start"] < b and a < m["end"] for m in ms)
+
+    linked = np.array([bracket_linked(i) for i in ids])
+    keep = linked if slice_name == "linked" else ~linked
+    print(f"slice {slice_name}: {int(keep.sum())} of {len(ids)} test examples")
 classes = sorted(set(gold_of[i] for i in ids))
 index = {c: k for k, c in enumerate(classes)}
-gold = np.array([index[gold_of[i]] for i in ids])
+gold = np.array([index[gold_of[i]] for i in ids])[keep]
 
 
 def codes(name):
-    return np.array([index.get(y, -1) for y in preds[name]["predictions"][task]])
+    return np.array([index.get(y, -1) for y in preds[name]["predictions"][task]])[keep]
 
 
 def macro_f1(g, p):
@@ -34,7 +63,7 @@ def macro_f1(g, p):
 
 
 rng = np.random.default_rng(0)
-samples = [rng.integers(0, len(ids), len(ids)) for _ in range(2000)]
+samples = [rng.integers(0, len(gold), len(gold)) for _ in range(2000)]
 res = {}
 for pair in pairs:
     a, b = pair.split(":")
@@ -46,7 +75,13 @@ for pair in pairs:
              for i in samples]
     low, high = np.percentile(diffs, [2.5, 97.5])
     per_seed = {s: macro_f1(gold, x) - macro_f1(gold, y) for s, x, y in zip(seeds, A, B)}
-    res[f"{a} - {b}"] = {"seeds": seeds, "macro_f1_diff": point, "low": low, "high": high, "per_seed": per_seed}
+    seed_level = seed_t_interval(list(per_seed.values()))
+    res[f"{a} - {b}"] = {"seeds": seeds, "macro_f1_diff": point, "low": low, "high": high, "per_seed": per_seed,
+                         "seed_t_interval": seed_level, "slice": slice_name or "all", "n": int(len(gold)),
+                         "macro_f1_a": float(np.mean([macro_f1(gold, x) for x in A])),
+                         "macro_f1_b": float(np.mean([macro_f1(gold, y) for y in B]))}
+    t_text = (f"; seed-level t [{100 * seed_level['low']:+.2f}, {100 * seed_level['high']:+.2f}]"
+              if seed_level["low"] is not None else "")
     print(f"{a} - {b}: macro-F1 {100 * point:+.2f} [{100 * low:+.2f}, {100 * high:+.2f}] seeds {seeds}; per seed "
-          + ", ".join(f"{100 * v:+.2f}" for v in per_seed.values()))
+          + ", ".join(f"{100 * v:+.2f}" for v in per_seed.values()) + t_text)
 Path(out).write_text(json.dumps(res, indent=1, default=float) + "\n")
