@@ -42,7 +42,7 @@ from pathlib import Path
 from kgattn import EntityLinker
 from kgattn.datasets import fb15k237
 from kgattn.datasets.conll import read_conll, sentence_spans
-from kgattn.evaluation.entities import entity_nodes
+from kgattn.graph.entities import entity_nodes
 from kgattn.graph import normalize_alias
 from kgattn.paths import data_dir
 from kgattn.persistence import write_json
@@ -274,7 +274,7 @@ def proposed_rules(links: list[dict], texts: dict[int, str], kg) -> dict:
     """Effect of three NIL rules the judgements suggest, on the same sample (in-sample estimate).
 
     ``case``: a lower-case mention (text not in capitals) never links an entity node
-    (:func:`~kgattn.evaluation.entities.entity_nodes`); ``piece``: a capitalised mention of an entity
+    (:func:`~kgattn.graph.entities.entity_nodes`); ``piece``: a capitalised mention of an entity
     node with a capitalised non-stop-word neighbour (or one across "of") is a piece of a longer
     name; ``initialism``: a span ending inside or right after an initialism ("U.N.", "N.").
     """
