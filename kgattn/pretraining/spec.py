@@ -25,6 +25,7 @@ from pydantic import Field, ValidationError, model_validator
 from kgattn.errors import ConfigError
 from kgattn.specs.base import PathValue, Section, schema_section
 from kgattn.specs.graph import KGSpec
+from kgattn.specs.linker import LinkerRulesSpec
 from kgattn.specs.yamlio import format_errors
 
 class PretrainCorpusSection(Section):
@@ -49,6 +50,8 @@ class PretrainLinkerSection(Section):
     context: Literal["static", "encoder"] | None = None
     top_k: int | None = Field(None, gt=0)
     nil_threshold: float | None = None
+    #: Spelling rules of the linker (:mod:`kgattn.linking.rules`).
+    rules: LinkerRulesSpec = Field(default_factory=LinkerRulesSpec)
     spacy_model: str | None = None
     #: Encoder of context disambiguation; default: ``pretrain.backbone``.
     backbone: str | None = None
