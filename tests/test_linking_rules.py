@@ -79,6 +79,12 @@ def test_lower_case_word_does_not_link_an_entity(kg):
     assert ("lost", "/m/lost") in linked(kg, text, cased_entities=False)
 
 
+def test_sentence_initial_capital_says_nothing(kg):
+    assert linked(kg, "Lost in the fog .") == [("Lost", "/m/lost")]          # one word: neutral
+    kg_tu = make_kg()
+    assert linked(kg_tu, "The u said .") == [] and linked(kg_tu, "The U said .") == [("The U", "/m/the_u")]
+
+
 def test_concept_nodes_still_link_in_lower_case(kg):
     assert linked(kg, "The surgeon met the pope .") == [("surgeon", "/m/surgeon"), ("pope", "/m/pope")]
 

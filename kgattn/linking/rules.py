@@ -16,7 +16,8 @@ spec's ``linker.rules``):
     nodes -- WordNet common nouns, professions, genres -- still link, so a common word keeps its
     concept sense. English writes proper names with a capital, so on cased text this removes
     wrong links and almost no right ones. It does nothing in a text without any capital letter
-    (a lower-cased query or tweet), where case says nothing.
+    (a lower-cased query or tweet), where case says nothing; a sentence's first word counts as
+    neither case ("The tourists" is lower case, "Lost" at a sentence start is not).
 ``whole_names`` (default on)
     A capitalised mention with a capitalised neighbour word -- directly, or across a connector
     such as "of" ("Gulf of Mexico") -- is a piece of a longer name the graph does not know as a
@@ -137,7 +138,10 @@ class TextRules:
 
     def _blocks_entities(self, first: int, stop: int) -> bool:
         toks = self.toks
-        surface = self.text[toks.start[first]:toks.end[stop - 1]]
+        begin = toks.start[first]
+        if toks.sentence_start(first) and stop - first > 1:
+            begin = toks.start[first + 1]  # a sentence's first capital says nothing: "The tourists"
+        surface = self.text[begin:toks.end[stop - 1]]
         if self.rules.cased_entities and self.has_capitals and surface == surface.lower() \
                 and surface != surface.upper():
             return True  # "saw", "lost": lower case in cased text
