@@ -111,11 +111,12 @@ class TextRules:
                  stop_words: frozenset[str], concept_word: Callable[[str], bool]):
         self.rules, self.text, self.toks = rules, text, toks
         self.is_entity, self.stop_words, self.concept_word = is_entity, stop_words, concept_word
-        letters = [c for c in text if c.isalpha()]
-        uppers = sum(c.isupper() for c in letters)
         # Case says something only in mixed-case text: not all lower, not mostly capitals.
+        # (map over str methods: C-speed scans, the text may be long)
+        uppers = sum(map(str.isupper, text))
+        letters = sum(map(str.isalpha, text)) if uppers else 0
         self.has_capitals = uppers > 0
-        self.mostly_upper = len(letters) >= 4 and uppers > 0.6 * len(letters)
+        self.mostly_upper = letters >= 4 and uppers > 0.6 * letters
         self.run_of = _initialism_runs(toks) if rules.whole_initialisms or rules.whole_names else {}
 
     # ------------------------------------------------------------------ rule (c)
