@@ -108,6 +108,16 @@ def test_piece_of_a_longer_name_does_not_link_an_entity(kg):
     assert linked(kg, "They sailed the Gulf of Munich .") == []
 
 
+def test_names_inside_a_blocked_piece_do_not_match():
+    g = nx.MultiDiGraph()
+    g.add_edge("/m/ny", "/m/us", relation="/location/location/containedby")
+    g.add_edge("/m/york", "/m/us", relation="/location/location/containedby")
+    g.nodes["/m/ny"]["label"], g.nodes["/m/york"]["label"], g.nodes["/m/us"]["label"] = "New York", "York", "USA"
+    kg = KnowledgeGraph.from_networkx(g)
+    assert linked(kg, "Fans of the New York Titans cheered .") == []   # not "York" instead
+    assert linked(kg, "Fans of New York cheered .") == [("New York", "/m/ny")]
+
+
 def test_whole_names_spares_titles_stop_words_and_sentence_starts(kg):
     assert linked(kg, "He met President Munich .") == [("President", "/m/president"), ("Munich", "/m/munich")]
     assert linked(kg, "In Munich it rained .") == [("Munich", "/m/munich")]          # stop word

@@ -164,8 +164,14 @@ class MentionDetector:
             kt = tuple(keys)
             if kt not in cands_of:
                 cands_of[kt] = self.candidates(keys)
-            if not cands_of[kt] or (rules is not None and not rules.filter(cands_of[kt], first, stop)):
-                continue  # no node the generator (or a rule) accepts: not a mention; a shorter name may match
+            if not cands_of[kt]:
+                continue  # no node the generator accepts: not a mention; a shorter name may match
+            if rules is not None and not rules.filter(cands_of[kt], first, stop):
+                if rules.piece_of_name(first, stop):
+                    # A piece of a longer name: the names inside it are pieces too ("York" of
+                    # "New York Titans"), so none of them may match.
+                    taken[first:stop] = b"\x01" * (stop - first)
+                continue
             surface = text[toks.start[first]:toks.end[stop - 1]]
             if len(surface) < 3 and not surface.isupper() and surface.lower() != surface.upper():
                 continue  # short cased names match only as capitals ("UK"), not "ad", "ma"; 東京 is fine

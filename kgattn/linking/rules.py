@@ -146,6 +146,11 @@ class TextRules:
         if self.rules.cased_entities and self.has_capitals and surface == surface.lower() \
                 and surface != surface.upper():
             return True  # "saw", "lost": lower case in cased text
+        return self.piece_of_name(first, stop)
+
+    def piece_of_name(self, first: int, stop: int) -> bool:
+        """``whole_names``: the span is a capitalised piece of a longer capitalised name."""
+        toks = self.toks
         if self.rules.whole_names and not self.mostly_upper and toks.first_upper(first):
             return self._name_like(first - 1, -1) or self._name_like(stop, 1)
         return False
