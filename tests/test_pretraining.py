@@ -320,7 +320,10 @@ def test_spec_errors_name_the_key(tmp_path):
     # The linker section is the pipeline's schema: the same keys, checked the same way.
     disk = parse_pretrain_spec({**base, "linker": {"index": "disk", "node_types": ["noun."]}}, "s.yaml", base_dir=tmp_path)
     assert type(disk.linker) is type(parse_spec({**base, "corpus": {"paths": ["c.csv"]}}, tmp_path).linker)
-    assert disk.linker.linker_arguments() == {"disambiguate": "context", "index": "disk", "node_types": ["noun."]}
+    given = disk.linker.linker_arguments()
+    assert {k: given[k] for k in ("disambiguate", "index", "node_types")} == {
+        "disambiguate": "context", "index": "disk", "node_types": ["noun."]}
+    assert set(given) == {"disambiguate", "index", "node_types", "rules"}   # the spelling rules are always written
     with pytest.raises(ConfigError, match=r"key 'linker.index'"):
         parse_pretrain_spec({**base, "linker": {"index": "ram"}}, "s.yaml")
 

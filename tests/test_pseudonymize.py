@@ -8,7 +8,7 @@ import pytest
 
 from kgattn import EntityLinker, KnowledgeGraph
 from kgattn.errors import ConfigError, InputTextError
-from kgattn.evaluation.entities import entity_nodes
+from kgattn.graph.entities import entity_nodes
 from kgattn.evaluation.pseudonymize import NameGenerator, pseudonymize, pseudonymize_corpus, surface_counts
 from kgattn.linking import Mention
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from kgattn import EntityLinker, KnowledgeGraph
 from kgattn.datasets import fb15k237, wordnet
-from kgattn.evaluation.entities import entity_nodes
+from kgattn.graph.entities import entity_nodes
 from kgattn.evaluation.pseudonymize import pseudonymize_corpus, surface_counts
 from kgattn.paths import data_dir
 from kgattn.persistence import write_json

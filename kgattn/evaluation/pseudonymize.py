@@ -2,7 +2,7 @@ r"""Pseudonymised evaluation: entities renamed to invented names the language mo
 
 A benchmark whose entities a pretrained model already knows ("Clinton", "Reuters") cannot show
 what a graph adds. :func:`pseudonymize` rewrites a corpus and its graph so that every linked
-mention of an *entity* node (:func:`~kgattn.evaluation.entities.entity_nodes`) is written with an
+mention of an *entity* node (:func:`~kgattn.graph.entities.entity_nodes`) is written with an
 invented, pronounceable name instead; only the graph can then tell what the name stands for.
 
 Modes:
@@ -49,7 +49,7 @@ import ahocorasick
 import numpy as np
 
 from kgattn.errors import ConfigError, InputTextError
-from kgattn.evaluation.entities import entity_nodes
+from kgattn.graph.entities import entity_nodes
 from kgattn.graph import KnowledgeGraph
 from kgattn.linking import Mention
 
@@ -150,7 +150,7 @@ def pseudonymize_corpus(texts: Sequence[str], kg: KnowledgeGraph, linker=None, m
         mentions: per text, its mentions (:class:`~kgattn.linking.Mention` or mappings with
             ``start``, ``end``, ``node`` and optionally ``text``), instead of linking.
         cased_only: replace only mentions written with an upper-case letter.
-        entities: bool [N] overriding :func:`~kgattn.evaluation.entities.entity_nodes`.
+        entities: bool [N] overriding :func:`~kgattn.graph.entities.entity_nodes`.
 
     Raises:
         ConfigError: unknown mode, a linker of another graph, ``entities`` of the wrong length.

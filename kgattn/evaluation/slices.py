@@ -11,7 +11,7 @@ says nothing about. The report therefore also scores every variant on these slic
   what they are) -- ``seen`` and ``unseen`` partition ``linked``;
 * ``label=<y>``: the examples whose gold label is ``y`` (there accuracy is the recall of ``y``).
 
-``nodes`` (optional bool [N], e.g. :func:`~kgattn.evaluation.entities.entity_nodes`) restricts
+``nodes`` (optional bool [N], e.g. :func:`~kgattn.graph.entities.entity_nodes`) restricts
 which linked nodes count ("linked entity"), and ``spans`` (one ``(start, end)`` per example, e.g.
 the bracketed mention of CoNLL mention typing) restricts which mentions count to those
 overlapping the span, so ``linked`` can mean "the mention to classify is linked".

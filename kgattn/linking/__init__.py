@@ -22,9 +22,9 @@ _LAZY = {"EntityLinker": "kgattn.linking.linker", "ScoreWeights": "kgattn.linkin
          "MentionDetector": "kgattn.linking.detection", "Disambiguator": "kgattn.linking.disambiguation",
          "SpacyNER": "kgattn.linking.ner", "candidate_generators": "kgattn.linking.candidates",
          "AliasPrior": "kgattn.linking.candidates", "budget_end": "kgattn.linking.text",
-         "DiskAliasIndex": "kgattn.linking.alias_index"}
+         "DiskAliasIndex": "kgattn.linking.alias_index", "MentionRules": "kgattn.linking.rules"}
 
-__all__ = ["AliasPrior", "AliasTable", "Candidate", "DiskAliasIndex", "Disambiguator", "EntityLinker", "Mention", "MentionDetector",
+__all__ = ["AliasPrior", "AliasTable", "Candidate", "DiskAliasIndex", "Disambiguator", "EntityLinker", "Mention", "MentionDetector", "MentionRules",
            "PriorWeights", "ScoreWeights", "SpacyNER", "budget_end", "candidate_generators"]
 
 

@@ -15,7 +15,10 @@ Per text, in one pass that is linear in its length (plus sorting the matches):
    that names a key replaces the gazetteer matches it overlaps and carries its label; one that
    names no key is kept as a NIL mention when nothing overlaps it (else the matches inside it
    stand, and the one covering its last piece inherits the label as a type hint).
-3. **Span features** -- capitalisation (neutral at sentence starts and in all-caps text), the
+3. **Mention rules** (:mod:`kgattn.linking.rules`, when given): no match may cut an
+   initialism ("the U" of "the U.N."), and a lower-case span or a capitalised piece of a longer
+   name loses its *entity* candidates (a span left with none is no mention).
+4. **Span features** -- capitalisation (neutral at sentence starts and in all-caps text), the
    part of speech the left neighbour implies ("the *bat*": noun, "to *bat*": verb), and the
    context window (``context_tokens`` pieces, aligned to multiples of it) whose encoding the
    context score compares with the candidates.
@@ -26,9 +29,11 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from kgattn.errors import ConfigError
 from kgattn.linking.candidates import CandidateGenerator, RawCandidate
 from kgattn.linking.coarse import NER_TO_COARSE
 from kgattn.linking.ner import NerSpan, SpacyNER
+from kgattn.linking.rules import MentionRules, TextRules
 from kgattn.linking.text import Lemmatizer, Tokens, tokenize
 
 #: Left neighbours after which a word is a noun ("the bat") or a verb ("to bat").
@@ -72,15 +77,26 @@ class MentionDetector:
         ner: the NER model proposing spans (:class:`~kgattn.linking.ner.SpacyNER`).
         lemmatize: also match lemmatised pieces.
         context_tokens: pieces per context window.
+        rules: the :class:`~kgattn.linking.rules.MentionRules`; None: none.
+        is_entity: ``node -> bool`` (:class:`~kgattn.graph.entities.EntityTest`); needed when
+            ``rules`` restricts entity links.
+        stop_words: casefolded words that never make a name (for ``rules.whole_names``).
     """
 
     def __init__(self, table, candidates: CandidateGenerator, ner: SpacyNER | None = None, *,
-                 lemmatize: bool = True, context_tokens: int = 48):
+                 lemmatize: bool = True, context_tokens: int = 48, rules: MentionRules | None = None,
+                 is_entity=None, stop_words: frozenset[str] = frozenset()):
         self.table = table
         self.candidates = candidates
         self.ner = ner or SpacyNER(None)
         self.lemmatize = lemmatize
         self.context_tokens = int(context_tokens)
+        self.rules = rules if rules is not None and (rules.any_entity_rule or rules.whole_initialisms) else None
+        if self.rules is not None and self.rules.any_entity_rule and is_entity is None:
+            raise ConfigError("rules: rules that restrict entity links need is_entity (a node -> bool test)")
+        self.is_entity = is_entity
+        self.stop_words = stop_words
+        self._concept_words: dict[str, bool] = {}
         self._lemmatizer: Lemmatizer | None = None
 
     @property
@@ -104,15 +120,28 @@ class MentionDetector:
         toks = tokenize(text)
         if not len(toks):
             return []
-        chosen, cands_of = self._gazetteer(text, toks)
+        rules = None if self.rules is None else TextRules(self.rules, text, toks, self.is_entity,
+                                                           self.stop_words, self._concept_word)
+        chosen, cands_of = self._gazetteer(text, toks, rules)
         if ents:
             chosen = self._merge_ner(toks, chosen, ents)
         else:
             chosen.sort(key=lambda c: c[0])
-        return self._features(text, toks, chosen, cands_of)
+        return self._features(text, toks, chosen, cands_of, rules)
+
+    def _concept_word(self, piece: str) -> bool:
+        """The graph knows ``piece`` alone as the name of a concept ("pope", "president")."""
+        hit = self._concept_words.get(piece)
+        if hit is None:
+            key = self.table.lookup([piece])
+            hit = key is not None and any(not self.is_entity(c[0]) for c in self.candidates([key]))
+            if len(self._concept_words) >= 100_000:
+                self._concept_words.clear()  # bounded memory on endless streams of new words
+            self._concept_words[piece] = hit
+        return hit
 
     # ------------------------------------------------------------------ steps
-    def _gazetteer(self, text: str, toks: Tokens) -> tuple[list[_Chosen], dict]:
+    def _gazetteer(self, text: str, toks: Tokens, rules: TextRules | None = None) -> tuple[list[_Chosen], dict]:
         """Longest-first, non-overlapping gazetteer matches, and the candidates found for them."""
         table = self.table
         found: dict[tuple[int, int], list[int]] = {}
@@ -130,13 +159,19 @@ class MentionDetector:
         chosen: list[_Chosen] = []
         cands_of: dict[tuple[int, ...], list[RawCandidate]] = {}
         for (first, stop), keys in sorted(found.items(), key=lambda kv: (kv[0][0] - kv[0][1], kv[0][0])):
-            if any(taken[first:stop]):
+            if any(taken[first:stop]) or (rules is not None and rules.cuts_initialism(first, stop)):
                 continue
             kt = tuple(keys)
             if kt not in cands_of:
                 cands_of[kt] = self.candidates(keys)
             if not cands_of[kt]:
                 continue  # no node the generator accepts: not a mention; a shorter name may match
+            if rules is not None and not rules.filter(cands_of[kt], first, stop):
+                if rules.piece_of_name(first, stop):
+                    # A piece of a longer name: the names inside it are pieces too ("York" of
+                    # "New York Titans"), so none of them may match.
+                    taken[first:stop] = b"\x01" * (stop - first)
+                continue
             surface = text[toks.start[first]:toks.end[stop - 1]]
             if len(surface) < 3 and not surface.isupper() and surface.lower() != surface.upper():
                 continue  # short cased names match only as capitals ("UK"), not "ad", "ma"; 東京 is fine
@@ -202,7 +237,8 @@ class MentionDetector:
                         by_start[st] = (c[0], c[1], c[2], label)
         return [by_start[st] for st in starts]
 
-    def _features(self, text: str, toks: Tokens, chosen: list[_Chosen], cands_of: dict) -> list[DetectedSpan]:
+    def _features(self, text: str, toks: Tokens, chosen: list[_Chosen], cands_of: dict,
+                  rules: TextRules | None = None) -> list[DetectedSpan]:
         shouting = mostly_upper(text)
         ct, n = self.context_tokens, len(toks)
         spans = []
@@ -210,6 +246,8 @@ class MentionDetector:
             cands = cands_of.get(tuple(keys))
             if cands is None:
                 cands = self.candidates(keys) if keys else []
+            if rules is not None:
+                cands = rules.filter(cands, first, stop)
             start, end = toks.start[first], toks.end[stop - 1]
             case = 0
             if not shouting and not toks.sentence_start(first):

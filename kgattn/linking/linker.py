@@ -17,33 +17,35 @@ forked processes), applies the character budget (``max_chars``), and saves/loads
 """
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from kgattn.errors import ConfigError, FingerprintMismatchError, SavedFileError
+from kgattn.linking import batching
 from kgattn.linking.candidates import DEFAULT_CANDIDATES, check_candidate_generator, make_candidate_generator
 from kgattn.linking.detection import MentionDetector
 from kgattn.linking.disambiguation import Disambiguator, ScoreWeights
-from kgattn.linking.gazetteer import AliasTable, PriorWeights
+from kgattn.linking.gazetteer import AliasTable, PriorWeights, default_stop_words
 from kgattn.linking.ner import NerSpan, SpacyNER
+from kgattn.linking.rules import MentionRules, mention_rules
 from kgattn.linking.text import budget_end
 from kgattn.linking.types import Mention
 from kgattn.linking.wordnet_prior import WORDNET_PRIOR, wordnet_alias_counts
 from kgattn.persistence import read_manifest, write_manifest
 
 LINKER_KIND = "kgattn-entity-linker"
-#: 2: manifest written by kgattn.persistence, with ``candidates``; 1 (read too): the first format.
-LINKER_VERSION = 2
+#: 3: with ``rules``; 2 (read too, rules off): manifest written by kgattn.persistence, with
+#: ``candidates``; 1 (read too, rules off): the first format.
+LINKER_VERSION = 3
 DISAMBIGUATION_MODES = ("prior", "context")
 CONTEXT_ENCODERS = ("static", "encoder")
 _CONFIG_FILE = "config.json"
 _TABLE_DIR, _INDEX_DIR = "alias_table", "alias_index"
 INDEX_KINDS = ("automaton", "disk")
 
-__all__ = ["EntityLinker", "ScoreWeights", "PriorWeights", "LINKER_KIND", "LINKER_VERSION"]
+__all__ = ["EntityLinker", "MentionRules", "ScoreWeights", "PriorWeights", "LINKER_KIND", "LINKER_VERSION"]
 
 
 def _is_wordnet(kg) -> bool:
@@ -92,6 +94,10 @@ class EntityLinker:
             :class:`~kgattn.linking.gazetteer.AliasTable`) or ``"disk"`` (memory-mapped files,
             matched through a trie, :class:`~kgattn.linking.alias_index.DiskAliasIndex`: for graphs
             whose names do not fit in memory). Both give identical mentions.
+        rules: :class:`~kgattn.linking.rules.MentionRules` (or a dict of some of its fields):
+            spelling rules that keep initialisms whole and stop lower-case words and pieces of
+            longer names from linking *entity* nodes. All on by default (their module docstring
+            says why each does no harm on cased text); ``MentionRules.off()``: none.
     """
 
     def __init__(self, kg, nlp=None, disambiguate: str = "context", top_k: int = 5,
@@ -104,7 +110,7 @@ class EntityLinker:
                  context_tokens: int = 48, max_length: int = 64, precision: str = "bf16",
                  encode_batch_size: int = 128, device: str | None = "auto", cache: bool = True,
                  node_types: Sequence[str] | None = None, candidates: str = DEFAULT_CANDIDATES,
-                 index: str = "automaton"):
+                 index: str = "automaton", rules: MentionRules | Mapping | None = None):
         if disambiguate not in DISAMBIGUATION_MODES:
             raise ConfigError(f"disambiguate must be one of {DISAMBIGUATION_MODES}, got {disambiguate!r}")
         if not isinstance(top_k, int) or top_k < 1:
@@ -145,6 +151,7 @@ class EntityLinker:
         self.cache = cache
         self.candidates = candidates
         self.index = index
+        self.rules = mention_rules(rules)
         self.ner = SpacyNER(nlp)
         self.nlp_name, self.nlp = self.ner.name, self.ner.nlp
         self._table: AliasTable | None = None
@@ -179,8 +186,15 @@ class EntityLinker:
         if self._detector is None:
             generator = make_candidate_generator(self.candidates, self.kg, self.table,
                                                  candidate_pool=self.candidate_pool, node_types=self.node_types)
+            entity_test = None
+            if self.rules.any_entity_rule:
+                from kgattn.graph.entities import EntityTest
+
+                entity_test = EntityTest(self.kg)
+            stop = default_stop_words() if self.stop_words is None else frozenset(self.stop_words)
             self._detector = MentionDetector(self.table, generator, self.ner, lemmatize=self.lemmatize,
-                                             context_tokens=self.context_tokens)
+                                             context_tokens=self.context_tokens, rules=self.rules,
+                                             is_entity=entity_test, stop_words=stop)
         return self._detector
 
     @property
@@ -252,12 +266,12 @@ class EntityLinker:
         if not isinstance(n_process, int) or n_process < 1:
             raise ConfigError(f"n_process must be a positive integer, got {n_process!r}")
         _check_max_chars(max_chars)
-        chunks = _chunks(texts, batch_size, max_chars)
+        chunks = batching.chunks(texts, batch_size, max_chars)
         if n_process == 1:
             for chunk in chunks:
                 yield from self._link_chunk(chunk)
             return
-        yield from self._link_parallel(chunks, n_process)
+        yield from batching.link_parallel(self, chunks, n_process)
 
     def link_with_ner(self, texts: Sequence[str], ner_spans: Sequence[Sequence[NerSpan]],
                       max_chars: int | None = None) -> list[list[Mention]]:
@@ -279,21 +293,6 @@ class EntityLinker:
     def _link_chunk(self, texts: list[str], ents: list[list[NerSpan]] | None = None) -> list[list[Mention]]:
         return self.disambiguator(texts, self.detector.detect_batch(texts, ents))
 
-    def _link_parallel(self, chunks: Iterator[list[str]], n_process: int) -> Iterator[list[Mention]]:
-        if "fork" not in multiprocessing.get_all_start_methods():
-            raise ConfigError("n_process > 1 needs the 'fork' start method (POSIX); use n_process=1")
-        # Build everything lazily held before forking, so workers inherit it instead of rebuilding.
-        self.warm_up()
-        self.disambiguator
-        global _WORKER_LINKER
-        _WORKER_LINKER = self
-        try:
-            with multiprocessing.get_context("fork").Pool(n_process, initializer=_worker_init) as pool:
-                for result in pool.imap(_worker_link, chunks):
-                    yield from result
-        finally:
-            _WORKER_LINKER = None
-
     # ------------------------------------------------------------------ parameters
     def get_config(self) -> dict:
         """The JSON-able constructor arguments (without ``kg``, ``nlp`` and ``alias_counts``)."""
@@ -304,7 +303,8 @@ class EntityLinker:
                 "context": self.context, "describe_nodes": self.describe_nodes,
                 "context_tokens": self.context_tokens, "max_length": self.max_length,
                 "precision": self.precision, "encode_batch_size": self.encode_batch_size, "device": self.device,
-                "node_types": self.node_types, "candidates": self.candidates, "index": self.index}
+                "node_types": self.node_types, "candidates": self.candidates, "index": self.index,
+                "rules": asdict(self.rules)}
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Every constructor argument but ``kg``, scikit-learn style: ``EntityLinker(kg,
@@ -356,7 +356,9 @@ class EntityLinker:
         """
         d = Path(directory)
         path = d / _CONFIG_FILE
-        config = read_manifest(path, LINKER_KIND, (1, LINKER_VERSION))
+        config = read_manifest(path, LINKER_KIND, (1, 2, LINKER_VERSION))
+        # Saved before the rules existed: it linked without them, so it keeps doing so.
+        config.setdefault("rules", asdict(MentionRules.off()))
         for key in ("kind", "format", "version", "format_version"):
             config.pop(key, None)
         saved_for = config.pop("kg_fingerprint", None)
@@ -406,32 +408,3 @@ def _dataclass_arg(cls, value, name: str):
         except TypeError as exc:
             raise ConfigError(f"{name}: {exc}") from None
     raise ConfigError(f"{name} must be a {cls.__name__} or a dict of its fields, got {type(value).__name__}")
-
-
-def _chunks(texts: Iterable[str], size: int, max_chars: int | None = None) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(f"texts[{i}] is {type(text).__name__}, not str")
-        chunk.append(text if max_chars is None else text[:budget_end(text, max_chars)])
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-_WORKER_LINKER: EntityLinker | None = None
-
-
-def _worker_init() -> None:
-    try:
-        import torch
-
-        torch.set_num_threads(1)  # one intra-op thread per process; the processes are the parallelism
-    except ImportError:  # pragma: no cover
-        pass
-
-
-def _worker_link(chunk: list[str]) -> list[list[Mention]]:
-    return _WORKER_LINKER._link_chunk(chunk)

