@@ -14,6 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kgattn.persistence import atomic_write_text, read_json, write_json  # noqa: E402
+from scale_streaming_report import step_value as _get  # noqa: E402 (benchmarks/ is on sys.path, the scripts' folder)
 
 TARGET_EDGES = 100_000_000
 TARGETS = "import <= 30 min with peak RSS <= 12 GB; load <= 1 s; 2-hop subgraph (max 64 nodes) <= 1 ms median; " \
@@ -31,13 +32,6 @@ def write_results(run: dict, results_dir: Path) -> None:
     print("\n".join(streaming_estimate(sorted(data.get("streaming_runs", {}).values(), key=lambda r: r["edges"]))))
 
 
-def _get(run: dict, step: str, *keys, default=None):
-    x = run["steps"].get(step)
-    for k in keys:
-        if not isinstance(x, dict) or k not in x:
-            return default
-        x = x[k]
-    return x
 
 
 def _fmt(x, spec: str = ".2f") -> str:

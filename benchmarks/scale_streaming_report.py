@@ -11,13 +11,18 @@ TARGET_EDGES = 100_000_000
 BUCKET_BYTES_PER_EDGE = 24 + 8  # the edge buckets (by source and by target, int32 x 3) + in-edges (int32 x 2)
 
 
-def _get(run: dict, step: str, *keys):
+def step_value(run: dict, step: str, *keys, default=None):
+    """``run["steps"][step][keys[0]][keys[1]]...``, or ``default`` where a level is missing
+    (a step that failed or was skipped); shared with :mod:`scale_report`."""
     x = run["steps"].get(step)
     for k in keys:
         if not isinstance(x, dict) or k not in x:
-            return None
+            return default
         x = x[k]
     return x
+
+
+_get = step_value
 
 
 def _ok(run: dict, step: str) -> bool:
