@@ -105,3 +105,61 @@ def test_damaged_index_names_the_file(kg, pair, tmp_path, name):
 def test_bad_index_value(kg):
     with pytest.raises(ConfigError, match="index must be one of"):
         EntityLinker(kg, index="ram")
+
+
+def _tricky_kg() -> KnowledgeGraph:
+    """Names that exercise the block-wise decoding and folding of the bounded-memory build."""
+    names = {
+        "a": ["Café de Flore", "cafe\u0301 de flore", "CAFÉ_DE_FLORE", "Ａ café"],
+        "b": ["Straße", "STRASSE", "ﬀ ligature", "½ mile"],
+        "c": ["line\nfeed name", "tab\tname", "x\x1cy"],  # a line feed sends its block name by name
+        "d": ["\u0301 starts with a mark", "İstanbul", "ΣΊΣΥΦΟΣ"],
+        "e": ["nul\x00inside", "esc\x01ape", "New York", "new york"],
+        "f": ["New York", "The Who", "who", "!!", ""],
+        "g": [],
+    }
+    G = nx.MultiDiGraph()
+    for node, ns in names.items():
+        G.add_node(node, label=ns[0] if ns else None, aliases=ns[1:])
+    for u, v in [("a", "b"), ("b", "c"), ("e", "f"), ("f", "a"), ("f", "b")]:
+        G.add_edge(u, v, relation="related")
+    return KnowledgeGraph.from_networkx(G)
+
+
+@pytest.mark.parametrize("make", [make_kg, _tricky_kg])
+@pytest.mark.parametrize("block_names", [1, 3, 1_000_000])
+def test_bounded_memory_build_equals_the_table(tmp_path, make, block_names):
+    """build_index (blocks, spill files, trie ids) writes the arrays of from_table(AliasTable) exactly."""
+    from kgattn.linking.alias_index_build import build_index
+
+    kg = make()
+    counts = {"New York": {kg.node_index(kg.node_id(0)): 3.0}} if make is make_kg else None
+    table = AliasTable.build(kg, cache=False, counts=counts)
+    options, stop, counts_norm, _ = AliasTable.plan(kg, counts=counts)
+    ref = DiskAliasIndex.from_table(table, tmp_path / "ref")
+    built = DiskAliasIndex.load(build_index(kg, tmp_path / "built", options, stop, counts_norm,
+                                            block_names=block_names), kg)
+    assert list(built.keys) == list(ref.keys) and len(built.keys) == table.num_keys
+    for name in ("ptr", "nodes", "prior", "cased", "matchable"):
+        assert np.array_equal(np.asarray(getattr(built, name)), np.asarray(getattr(ref, name))), name
+    assert all(p in built.vocabulary() for p in table.vocabulary())
+    assert not any(p in built.vocabulary() for p in ("zzqx", "no-such-piece", "", "new york"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["built", "ref"]  # spill files removed
+
+
+def test_format_1_index_still_opens(tmp_path, kg):
+    """An index written before piece hashes (a pieces trie, manifest version 1) opens and links the same."""
+    import json
+
+    from kgattn.linking.alias_index_build import escape, trie_of
+
+    d = DiskAliasIndex.from_table(AliasTable.build(kg, cache=False), tmp_path / "v1").directory
+    trie_of([escape(p) for p in AliasTable.build(kg, cache=False).vocabulary()]).save(str(d / "pieces.marisa"))
+    (d / "pieces.npy").unlink()
+    meta = json.loads((d / "index.json").read_text())
+    (d / "index.json").write_text(json.dumps({**meta, "version": 1}))
+    old, new = DiskAliasIndex.load(d, kg), DiskAliasIndex.build(kg, cache=False)
+    assert all(p in old.vocabulary() for p in ("bank", "york", "city")) and "zzqx" not in old.vocabulary()
+    assert [old.find(t.lower().split()) for t in TEXTS] == [new.find(t.lower().split()) for t in TEXTS]
+    copied = DiskAliasIndex.load(old.save(tmp_path / "copy"), kg)
+    assert (tmp_path / "copy" / "pieces.marisa").is_file() and "bank" in copied.vocabulary()

@@ -281,6 +281,11 @@ class KnowledgeGraph(Neighbourhoods):
         return torch.from_numpy(np.stack([self._src, self._dst]))
 
     @property
+    def names_table(self):
+        """Every node's names as one :class:`~kgattn.graph.strings.RaggedStrings` (for bulk readers)."""
+        return self._names
+
+    @property
     def degree(self) -> torch.Tensor:
         """int64 [N] in-degree + out-degree."""
         return torch.from_numpy(self._degree)

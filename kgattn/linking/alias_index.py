@@ -7,11 +7,14 @@ that are memory-mapped, so a linking process pays only for the pages it touches 
 workers share them:
 
 * ``keys.marisa`` -- a MARISA trie (``marisa-trie``) of the keys; the trie's key id is the key
-  index of every array below. ``pieces.marisa`` -- the trie of all pieces of all keys (the
-  lemmatiser's vocabulary).
+  index of every array below. ``pieces.npy`` -- sorted 64-bit hashes of all pieces of all keys
+  (the lemmatiser's vocabulary; format 1 had a trie, ``pieces.marisa``, still read).
 * ``ptr.npy`` / ``nodes.npy`` / ``prior.npy`` / ``cased.npy`` / ``matchable.npy`` -- as in
   :class:`~kgattn.linking.gazetteer.AliasTable`, opened with ``numpy.load(mmap_mode="r")``.
 * ``index.json`` -- the manifest (kind ``kgattn-alias-index``), written last.
+
+:meth:`DiskAliasIndex.build` writes them straight from the graph's name arrays in bounded memory
+(:mod:`kgattn.linking.alias_index_build`), never through an in-RAM table.
 
 **Matching without an automaton.** For each piece position :math:`i` the text's pieces
 :math:`i \ldots i+L-1` (:math:`L` = ``max_pieces``) are joined and the trie returns, in one
@@ -22,59 +25,37 @@ hold no leading or trailing space and pieces hold none), so linking results are 
 """
 from __future__ import annotations
 
-import re
 import tempfile
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from kgattn.errors import ConfigError, FingerprintMismatchError, SavedFileError
+from kgattn.errors import FingerprintMismatchError, SavedFileError
+from kgattn.linking.alias_index_build import (ARRAYS, INDEX_KIND, INDEX_VERSION, build_index, escape,
+                                              marisa, needs_escape, piece_hash, piece_hashes, trie_of,
+                                              unescape, write_index)
 from kgattn.linking.gazetteer import AliasTable, PriorWeights, TableOptions
 from kgattn.paths import cache_dir
-from kgattn.persistence import atomic_path, read_manifest, reading, write_manifest
-
-INDEX_KIND = "kgattn-alias-index"
-INDEX_VERSION = 1
-_ARRAYS = ("ptr", "nodes", "prior", "cased", "matchable")
-
-
-# MARISA keys are C strings: a NUL would cut them. Keys and texts that hold NUL (or the escape
-# character) are escaped with a prefix code (\x01 -> \x01\x01, \x00 -> \x01\x02), which keeps
-# "is a prefix of" and piece boundaries intact; everything else is stored as it is.
-_ESCAPES = re.compile("\x01(.)", re.DOTALL)
-
-
-def _needs_escape(s: str) -> bool:
-    return "\x00" in s or "\x01" in s
-
-
-def _esc(s: str) -> str:
-    return s.replace("\x01", "\x01\x01").replace("\x00", "\x01\x02") if _needs_escape(s) else s
-
-
-def _unesc(s: str) -> str:
-    return _ESCAPES.sub(lambda m: "\x01" if m.group(1) == "\x01" else "\x00", s) if "\x01" in s else s
+from kgattn.persistence import atomic_path, read_manifest, reading
 
 
 class _Vocabulary:
-    """``piece in vocabulary`` over the pieces trie (escaped like the keys)."""
+    """``piece in vocabulary``: a binary search in the sorted piece hashes (``pieces.npy``), or,
+    for an index of format 1, a look-up in its pieces trie."""
 
-    def __init__(self, trie):
-        self._trie = trie
+    def __init__(self, pieces):
+        self._pieces = pieces
 
     def __contains__(self, piece) -> bool:
-        return isinstance(piece, str) and _esc(piece) in self._trie
-
-
-def _marisa():
-    try:
-        import marisa_trie
-    except ImportError as exc:  # pragma: no cover - pinned in requirements.txt
-        raise ConfigError("index='disk' needs the marisa-trie package (pip install marisa-trie)") from exc
-    return marisa_trie
+        if not isinstance(piece, str):
+            return False
+        if not isinstance(self._pieces, np.ndarray):
+            return escape(piece) in self._pieces  # format 1: a trie
+        h = np.uint64(piece_hash(piece))
+        i = int(np.searchsorted(self._pieces, h))
+        return i < len(self._pieces) and self._pieces[i] == h
 
 
 class _Keys(Sequence):
@@ -92,7 +73,7 @@ class _Keys(Sequence):
         i = int(i)
         if not -len(self) <= i < len(self):
             raise IndexError(f"key index {i} out of range [0, {len(self)})")
-        return _unesc(self._trie.restore_key(i % len(self)))
+        return unescape(self._trie.restore_key(i % len(self)))
 
 
 class DiskAliasIndex:
@@ -103,7 +84,7 @@ class DiskAliasIndex:
                  options: TableOptions):
         self.directory = directory
         self._trie, self._pieces = trie, pieces
-        self.ptr, self.nodes, self.prior, self.cased, self.matchable = (arrays[a] for a in _ARRAYS)
+        self.ptr, self.nodes, self.prior, self.cased, self.matchable = (arrays[a] for a in ARRAYS)
         self.fingerprint = fingerprint
         self.options = options
         self.keys = _Keys(trie)
@@ -124,8 +105,8 @@ class DiskAliasIndex:
         With ``cache`` it lives in ``$KGATTN_CACHE/alias_indexes`` keyed like the alias table and
         is opened, not built, when there; without, in a temporary folder removed with the object.
         """
-        args = dict(min_length=min_length, max_pieces=max_pieces, stop_words=stop_words, counts=counts, prior=prior)
-        _, _, _, key = AliasTable.plan(kg, **args)
+        options, stop, counts_norm, key = AliasTable.plan(kg, min_length=min_length, max_pieces=max_pieces,
+                                                          stop_words=stop_words, counts=counts, prior=prior)
         if cache:
             directory = cache_dir("alias_indexes", key)
             if (directory / "index.json").is_file():
@@ -133,9 +114,9 @@ class DiskAliasIndex:
                     return cls.load(directory, kg)
                 except SavedFileError:
                     pass  # a damaged cache entry (ours) is built again
-            return cls.from_table(AliasTable.build(kg, **args, cache=False), directory)
+            return cls.load(build_index(kg, directory, options, stop, counts_norm))
         tmp = tempfile.TemporaryDirectory(prefix="kgattn-alias-index-")
-        index = cls.from_table(AliasTable.build(kg, **args, cache=False), Path(tmp.name))
+        index = cls.load(build_index(kg, Path(tmp.name) / "index", options, stop, counts_norm))
         index._tmp = tmp
         weakref.finalize(index, tmp.cleanup)
         return index
@@ -146,11 +127,8 @@ class DiskAliasIndex:
 
         The trie numbers the keys its own way; the pair arrays are reordered to follow it.
         """
-        marisa = _marisa()
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        escaped = [_esc(k) for k in table.keys]
-        trie = marisa.Trie(escaped)
+        escaped = [escape(k) for k in table.keys]
+        trie = trie_of(escaped)
         # order[t] = the table's index of the key with trie id t
         order = np.empty(len(escaped), dtype=np.int64)
         order[np.fromiter(map(trie.key_id, escaped), dtype=np.int64, count=len(escaped))] = np.arange(len(escaped))
@@ -160,17 +138,9 @@ class DiskAliasIndex:
         gather = np.repeat(table.ptr[:-1][order] - ptr[:-1], lens) + np.arange(int(ptr[-1]))
         arrays = {"ptr": ptr, "nodes": table.nodes[gather], "prior": table.prior[gather],
                   "cased": table.cased[gather], "matchable": table.matchable[order]}
-        for name, a in arrays.items():
-            with atomic_path(d / f"{name}.npy") as tmp:
-                with open(tmp, "wb") as fh:
-                    np.save(fh, np.ascontiguousarray(a))
-        with atomic_path(d / "keys.marisa") as tmp:
-            trie.save(str(tmp))
-        with atomic_path(d / "pieces.marisa") as tmp:
-            marisa.Trie([_esc(p) for p in table.vocabulary()]).save(str(tmp))
-        write_manifest(d / "index.json", INDEX_KIND, INDEX_VERSION, kg_fingerprint=table.fingerprint,
-                       options=asdict(table.options), num_keys=len(order), num_pairs=int(ptr[-1]))
-        return cls.load(d)
+        write_index(Path(directory), trie, piece_hashes(table.vocabulary()), arrays,
+                    table.fingerprint, table.options)
+        return cls.load(directory)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
@@ -179,36 +149,38 @@ class DiskAliasIndex:
 
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        for name in [f"{a}.npy" for a in _ARRAYS] + ["keys.marisa", "pieces.marisa", "index.json"]:
+        pieces = "pieces.npy" if isinstance(self._pieces, np.ndarray) else "pieces.marisa"
+        for name in [f"{a}.npy" for a in ARRAYS] + ["keys.marisa", pieces, "index.json"]:
             with atomic_path(d / name) as tmp:
                 shutil.copyfile(self.directory / name, tmp)
         return d
 
     @classmethod
     def load(cls, directory: str | Path, kg=None) -> "DiskAliasIndex":
-        """Open (memory-map) an index written by :meth:`from_table` or :meth:`save`.
+        """Open (memory-map) an index written by :meth:`build`, :meth:`from_table` or :meth:`save`.
 
         Raises:
             SavedFileError: a missing or damaged file (named).
             FingerprintMismatchError: ``kg`` is not the graph the index was built from.
         """
-        marisa = _marisa()
+        m = marisa()
         d = Path(directory)
         path = d / "index.json"
-        meta = read_manifest(path, INDEX_KIND, INDEX_VERSION)
+        meta = read_manifest(path, INDEX_KIND, (1, INDEX_VERSION))
         if kg is not None and meta.get("kg_fingerprint") != kg.fingerprint:
             raise FingerprintMismatchError(f"{path}: alias index of graph {str(meta.get('kg_fingerprint'))[:16]}, "
                                            f"given graph {kg.fingerprint[:16]}")
         arrays = {}
-        for name in _ARRAYS:
+        hashed = meta.get("version") != 1
+        for name in ARRAYS + (("pieces",) if hashed else ()):
             with reading(d / f"{name}.npy", "alias index array"):
                 arrays[name] = np.load(d / f"{name}.npy", mmap_mode="r", allow_pickle=False)
         tries = []
-        for name in ("keys.marisa", "pieces.marisa"):
+        for name in ("keys.marisa",) + (() if hashed else ("pieces.marisa",)):
             with reading(d / name, "alias index trie"):
                 if not (d / name).is_file():
                     raise FileNotFoundError(2, "no such file", str(d / name))
-                tries.append(marisa.Trie().mmap(str(d / name)))
+                tries.append(m.Trie().mmap(str(d / name)))
         try:
             opts = dict(meta["options"])
             opts["prior"] = PriorWeights(**opts["prior"])
@@ -219,7 +191,8 @@ class DiskAliasIndex:
         sizes = (len(tries[0]), len(arrays["ptr"]) - 1, len(arrays["matchable"]))
         if sizes != (num_keys,) * 3 or not (len(arrays["nodes"]) == len(arrays["prior"]) == num_pairs):
             raise SavedFileError(f"the index files do not belong together (keys {sizes}, manifest {num_keys})", d)
-        return cls(d, tries[0], tries[1], arrays, meta["kg_fingerprint"], options)
+        pieces = np.asarray(arrays.pop("pieces")) if hashed else tries[1]
+        return cls(d, tries[0], pieces, arrays, meta["kg_fingerprint"], options)
 
     # ------------------------------------------------------------------ look-ups
     @property
@@ -237,8 +210,8 @@ class DiskAliasIndex:
         if not n:
             return []
         joined = " ".join(pieces)
-        if _needs_escape(joined):
-            pieces = [_esc(p) for p in pieces]
+        if needs_escape(joined):
+            pieces = [escape(p) for p in pieces]
             joined = " ".join(pieces)
         starts, pos = [], 0
         for p in pieces:
@@ -272,7 +245,7 @@ class DiskAliasIndex:
 
     def lookup(self, pieces: Iterable[str]) -> int | None:
         """Key index of an exact piece sequence (any key, matchable or not), or None."""
-        return self._trie.get(_esc(" ".join(pieces)))
+        return self._trie.get(escape(" ".join(pieces)))
 
     def candidates(self, key: int, top_k: int) -> tuple[tuple[int, float, bool], ...]:
         """Up to ``top_k`` ``(node, prior, cased)`` of a key, best prior first (memoised, bounded)."""
@@ -288,5 +261,5 @@ class DiskAliasIndex:
         return hit
 
     def vocabulary(self):
-        """All pieces of all keys: ``piece in vocabulary`` asks the pieces trie (no set in memory)."""
+        """All pieces of all keys: ``piece in vocabulary`` searches the piece hashes (no set in memory)."""
         return _Vocabulary(self._pieces)

@@ -62,6 +62,15 @@ def alias_key(s: str) -> str:
     return " ".join(split_normalized(s))
 
 
+def key_of_folded(folded: str) -> str:
+    """:func:`alias_key` of a name already NFKC-normalised, casefolded and with ``_`` as a space
+    (the bulk path of the disk alias index folds a whole block of names at once)."""
+    if folded.isascii() and folded.replace(" ", "").isalnum() and "  " not in folded \
+            and folded[0] != " " and folded[-1] != " ":
+        return folded  # ASCII words between single spaces: each word is one piece already
+    return " ".join(_TOKEN.findall(" ".join(folded.split())))
+
+
 _SENTENCE_END = frozenset(".!?")
 
 
