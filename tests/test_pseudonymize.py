@@ -108,6 +108,20 @@ def test_entity_nodes_freebase_kinds_by_position():
     assert entity_nodes(fb).tolist() == [True, False, True, False, True, False, False, True, True, True]
 
 
+def test_entity_nodes_film_subjects_alone_are_concepts():
+    """A topic known only as a film subject ("Prison") is a kind; a film subject with facts of its
+    own (a person, a place) or a subject that is also some relation's tail stays an individual."""
+    ids = ["prison", "tolstoy", "paris", "film", "war", "chess"]
+    labels = ["Prison", "Leo Tolstoy", "Paris", "Anna Karenina", "Gulf War", "Chess"]
+    rels = ["/film/film_subject/films", "/people/person/nationality", "/location/location/contains",
+            "/film/film/subjects_related"]
+    edges = [(0, 0, 3), (1, 0, 3), (1, 1, 2), (2, 0, 3), (2, 2, 4), (4, 0, 3), (3, 3, 4), (5, 0, 3)]
+    src, rel, dst = zip(*edges)
+    kg = KnowledgeGraph.from_arrays(ids, src, dst, rel, [r.replace("/", " ").strip() for r in rels],
+                                    labels=labels, relation_ids=rels)
+    assert entity_nodes(kg).tolist() == [False, True, True, True, True, False]
+
+
 def test_entity_nodes_of_a_union_with_prefixes(kg):
     fb = freebase_graph()
     union = KnowledgeGraph.union([fb, kg], prefixes=["fb:", "q:"], relations="separate")

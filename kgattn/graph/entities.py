@@ -23,11 +23,13 @@ never heard of, so those are the names a pseudonymised benchmark invents.
    A node is a concept when it is the head of a relation of a kind type (:data:`FREEBASE_KIND_TYPES`:
    ``/people/profession/...``, ``/music/genre/...``) or the tail of a kind-valued property
    (:data:`FREEBASE_KIND_PROPERTIES`: ``.../profession``, ``.../industry``, ``.../genre``,
-   ``.../contact_category``...), unless it also heads a relation of an individual type
+   ``.../contact_category``...) or occurs only as the head of a topic list
+   (:data:`FREEBASE_TOPIC_TYPES`: "Prison" and "Death" as film subjects), unless it also heads a
+   relation of an individual type
    (:data:`FREEBASE_INDIVIDUAL_TYPES`: a location, an organisation, an event -- Freebase lists
    "Germany" as the tail of ``.../language`` and churches as religions). On FB15k-237 this
-   makes 1,669 of 14,541 nodes concepts ("Sales", "End", "Software", "Guitarist-GB",
-   "Bluegrass", "Bachelor of Arts") and the other 12,872 entities.
+   makes 1,699 of 14,541 nodes concepts ("Sales", "End", "Software", "Guitarist-GB", "Prison",
+   "Bluegrass", "Bachelor of Arts") and the other 12,842 entities.
 3. **RDF nodes with types** (``rdf:type`` objects, :mod:`kgattn.graph.rdf`): classes are concepts
    -- a node typed ``rdfs:Class``, ``owl:Class``, ``skos:Concept`` (and the other
    :data:`CLASS_TYPES`), a node that is itself some node's type, or a node with an
@@ -83,6 +85,9 @@ FREEBASE_KIND_PROPERTIES = frozenset({
     "diet", "mode_of_transportation", "special_performance_type", "type_of_appearance", "producer_type",
     "administrative_area_type", "interests", "month", "seasonal_months",
 })
+#: Freebase types that list *topics*, kinds and individuals alike (rule 2): a node known only as
+#: the head of these ("Prison", "Death", "Chess" as film subjects) is a concept.
+FREEBASE_TOPIC_TYPES = frozenset({"/film/film_subject"})
 #: Freebase types whose instances are individuals even when listed as a kind's value.
 FREEBASE_INDIVIDUAL_TYPES = frozenset({
     "/location/location", "/location/country", "/organization/organization", "/time/event",
@@ -99,12 +104,12 @@ def _head_type(path: str) -> str:
     return "/".join(path.split("/")[:3])
 
 
-def _relation_flags(kg) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per relation: Freebase-style, head is a kind, tail is a kind, head is an individual,
-    instance hypernym, instance hyponym, subclass-of."""
+def _relation_flags(kg) -> tuple[np.ndarray, ...]:
+    """Per relation: Freebase-style, head is a kind, tail is a kind, head is an individual, head is
+    a topic, instance hypernym, instance hyponym, subclass-of."""
     ids, names = kg.relation_ids, kg.relation_names
     r = len(ids)
-    fb, head_kind, tail_kind, head_indiv = (np.zeros(r, dtype=bool) for _ in range(4))
+    fb, head_kind, tail_kind, head_indiv, head_topic = (np.zeros(r, dtype=bool) for _ in range(5))
     inst_hyper, inst_hypo, subclass = (np.zeros(r, dtype=bool) for _ in range(3))
     for k, (rid, name) in enumerate(zip(ids, names)):
         path = _freebase_path(rid)
@@ -112,11 +117,12 @@ def _relation_flags(kg) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
             fb[k] = True
             head_kind[k] = _head_type(path) in FREEBASE_KIND_TYPES
             head_indiv[k] = _head_type(path) in FREEBASE_INDIVIDUAL_TYPES
+            head_topic[k] = _head_type(path) in FREEBASE_TOPIC_TYPES
             tail_kind[k] = path.rsplit("/", 1)[1] in FREEBASE_KIND_PROPERTIES
         inst_hyper[k] = name == INSTANCE_HYPERNYM
         inst_hypo[k] = name == INSTANCE_HYPONYM
         subclass[k] = rid in SUBCLASS_OF or name in SUBCLASS_OF
-    return fb, head_kind, tail_kind, head_indiv, inst_hyper, inst_hypo, subclass
+    return fb, head_kind, tail_kind, head_indiv, head_topic, inst_hyper, inst_hypo, subclass
 
 
 def _any_edge(n: int, nodes: np.ndarray, rel: np.ndarray, flag: np.ndarray) -> np.ndarray:
@@ -138,11 +144,13 @@ class EntityTest:
         self.kg = kg
         n = kg.num_nodes
         src, dst, rel = (np.asarray(t.numpy() if hasattr(t, "numpy") else t) for t in (kg.src, kg.dst, kg.rel))
-        fb, head_kind, tail_kind, head_indiv, inst_hyper, inst_hypo, subclass = _relation_flags(kg)
+        fb, head_kind, tail_kind, head_indiv, head_topic, inst_hyper, inst_hypo, subclass = _relation_flags(kg)
         self.type_vocab = set(kg.type_vocabulary)
         self.instance = _any_edge(n, src, rel, inst_hyper) | _any_edge(n, dst, rel, inst_hypo)
         self.freebase = _any_edge(n, src, rel, fb) | _any_edge(n, dst, rel, fb)
-        self.fb_kind = (_any_edge(n, src, rel, head_kind) | _any_edge(n, dst, rel, tail_kind)) & \
+        topic_only = _any_edge(n, src, rel, head_topic) & ~_any_edge(n, src, rel, fb & ~head_topic) & \
+            ~_any_edge(n, dst, rel, fb)
+        self.fb_kind = (_any_edge(n, src, rel, head_kind) | _any_edge(n, dst, rel, tail_kind) | topic_only) & \
             ~_any_edge(n, src, rel, head_indiv)
         self.in_subclass = _any_edge(n, src, rel, subclass) | _any_edge(n, dst, rel, subclass)
         self._memo: dict[int, bool] = {}
@@ -181,7 +189,8 @@ def entity_nodes(kg) -> np.ndarray:
     1. WordNet synsets (a ``noun.*``/``verb.*``/``adj.*``/``adv.*`` type): entity iff an instance
        synset (source of ``instance hypernym``, target of ``instance hyponym``).
     2. Freebase topics (incident to a ``/domain/type/property`` relation): concept iff it heads a
-       relation of a kind type or is the tail of a kind-valued property, and heads no relation of
+       relation of a kind type, is the tail of a kind-valued property or occurs only as the head of
+       a topic list (film subjects), and heads no relation of
        an individual type (location, country, organisation, event, conflict); else entity.
     3. Typed nodes (RDF ``rdf:type``): concept iff typed as a class (:data:`CLASS_TYPES`), used as
        another node's type, or in an ``rdfs:subClassOf`` edge; else entity.
