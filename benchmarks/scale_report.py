@@ -127,6 +127,10 @@ def _inside(name: str, step: dict) -> str:
         return f"parse {r['parse_s']:.1f} s, save {r['save_s']:.1f} s; {r['nodes']:,} nodes, {r['edges']:,} edges"
     if name == "load":
         unchecked = f" (without the range check: {r['load_unchecked_s'] * 1e3:.0f} ms)" if "load_unchecked_s" in r else ""
+        if "load_again_s" in r:
+            unchecked += f"; loaded again: {r['load_again_s'] * 1e3:.0f} ms"
+        if "range_checks_s" in r:
+            unchecked += f"; the range checks alone (a first load of unchecked files): {r['range_checks_s']:.2f} s"
         return (f"load {r['load_s'] * 1e3:.0f} ms{unchecked}; RSS {r['rss_before_mb']:.0f} -> {r['rss_after_mb']:.0f} MB; "
                 f"{r['nodes']:,} nodes, {r['edges']:,} edges, {r['relations']:,} relations")
     if name == "subgraphs":

@@ -77,8 +77,10 @@ def targets_measured(run: dict) -> list[str]:
     gen = _get(run, "generate", "result", default={}) or {}
     rows = [("streaming import wall", _get(run, "import_stream", "wall_s"), 30 * 60, "<=", "s"),
             ("streaming import peak RSS", _get(run, "import_stream", "peak_rss_mb"), 12 * 1024, "<=", "MB"),
-            ("load (memory-mapped, range check on)", load.get("load_s"), 1.0, "<=", "s"),
+            ("first load (memory-mapped; range checks unless the importer ran them)", load.get("load_s"), 1.0, "<=", "s"),
+            ("a later load of the same files (checks remembered)", load.get("load_again_s"), 1.0, "<=", "s"),
             ("load without the range check (`check=False`)", load.get("load_unchecked_s"), 1.0, "<=", "s"),
+            ("the range checks alone (first load of never-checked files)", load.get("range_checks_s"), 1.0, "<=", "s"),
             ("2-hop subgraph, max 64 nodes, median", sub.get("median_ms"), 1.0, "<=", "ms"),
             ("disk alias index build", index_build_s(run), 10 * 60, "<=", "s"),
             ("linking process peak RSS", _get(run, "link", "peak_rss_mb") if _ok(run, "link") else None, 3 * 1024,

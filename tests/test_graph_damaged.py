@@ -270,3 +270,34 @@ def test_damaged_cached_graph_is_rebuilt(tmp_path, monkeypatch):
     assert str(entry / "dst.npy") in str(rec[0].message)
     assert again.fingerprint == first.fingerprint and len(built) == 2
     assert KnowledgeGraph.load(entry, verify=True).fingerprint == first.fingerprint  # the entry was replaced
+
+
+def test_range_checks_run_once_per_unchanged_files(saved, monkeypatch):
+    """A directory that passed the checks is remembered (a stamp in the cache): the same files load
+    without them; a rewritten file is checked again, and files written seconds ago are not remembered."""
+    import os
+    import time
+
+    from kgattn.graph import saved as saved_module
+
+    _, d = saved
+    calls = []
+    real = saved_module.check_arrays
+    monkeypatch.setattr(saved_module, "check_arrays", lambda *a: (calls.append(1), real(*a)))
+    KnowledgeGraph.load(d)
+    KnowledgeGraph.load(d)
+    assert len(calls) == 2  # just written: too fresh to remember
+    old = time.time() - 60
+    for f in d.glob("*.npy"):
+        os.utime(f, (old, old))
+    KnowledgeGraph.load(d)
+    KnowledgeGraph.load(d)
+    KnowledgeGraph.load(d, mmap=False)
+    assert len(calls) == 3  # checked once, then remembered
+    arr = np.load(d / "dst.npy")
+    arr[0] = 99
+    np.save(d / "dst.npy", arr)  # same size, new time
+    with pytest.raises(SavedFileError, match="entry 0 is 99, outside"):
+        KnowledgeGraph.load(d)
+    assert len(calls) == 4
+    assert not any(p.name.startswith("stamp") for p in d.iterdir())  # nothing written into the graph

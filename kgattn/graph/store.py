@@ -421,7 +421,7 @@ class KnowledgeGraph(Neighbourhoods):
         checks the shapes, pointer ends and index ranges of the arrays (one vectorised pass over
         each index array), so a damaged or hostile directory raises
         :class:`~kgattn.errors.SavedFileError` naming the file instead of reading out of range
-        (about 0.2 s per 10M edges; ``check=False`` skips it for a directory you trust).
+        (about 0.2 s per 10M edges, once per unchanged files; ``check=False`` skips it).
         ``verify=True`` also recomputes the fingerprint and raises
         :class:`~kgattn.errors.FingerprintMismatchError` when the files were altered.
         """

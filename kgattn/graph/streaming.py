@@ -14,7 +14,8 @@ Stages (each a pass over files, never the whole graph in Python objects):
 2. node set: the subjects and edge endpoints that are not relations, sorted by IRI (final ids);
 3. edges (:mod:`~kgattn.graph.stream_edges`): bucketed by node range, sorted per range, CSR;
 4. strings (:mod:`~kgattn.graph.stream_strings`): ids, names, descriptions, attributes, types;
-5. fingerprint (hashed from the files) and the manifest, written last.
+5. fingerprint (hashed from the files) and the manifest, written last;
+6. the load-time range checks, run once on the result (so its first load skips them).
 
 Memory: the term dict (about 150-250 bytes per distinct IRI: ~2 GB for 10M entities) and a few
 int64 arrays per term, plus one node range (``range_edges`` edges, default 8M: ~0.7 GB of sort
@@ -36,7 +37,7 @@ from kgattn.graph.npy_files import content_fingerprint, npy_info, npy_pieces
 from kgattn.graph.parts import GraphWarning
 from kgattn.graph.rdf import DESCRIPTION_PREDICATES, NAME_PREDICATES, readable_relation
 from kgattn.graph.rdf_parse import MAX_LITERAL_LENGTH, guess_format
-from kgattn.graph.saved import FORMAT_VERSION, KIND, MANIFEST
+from kgattn.graph.saved import FORMAT_VERSION, KIND, MANIFEST, read_graph
 from kgattn.graph.stream_edges import predicates_used, scan_edges, write_edges
 from kgattn.graph.stream_parse import RDF_TYPE, Spills, spill_ntriples
 from kgattn.graph.stream_strings import PredicateTable, write_ids, write_literals, write_types
@@ -115,6 +116,9 @@ def import_ntriples(path_or_paths, out, *, language: str | None = "en", type_edg
             spills.remove()
             remove_path(scratch)
         write_manifest(tmp / MANIFEST, KIND, FORMAT_VERSION, **manifest)
+    t0 = time.perf_counter()
+    read_graph(out, mmap=True, check=True, stamp_fresh=True)  # checked once here: the first load need not
+    timings["check"] = time.perf_counter() - t0
     return manifest
 
 
