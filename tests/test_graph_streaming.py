@@ -77,8 +77,8 @@ def _write(path: Path, lines: list[str]) -> Path:
 def _import_both(tmp_path: Path, src: Path, **kwargs):
     with warnings.catch_warnings(record=True) as in_memory_warnings:
         warnings.simplefilter("always")
-        KnowledgeGraph.from_rdf(src, language=kwargs.get("language", "en"),
-                                type_edges=kwargs.get("type_edges", False)).save(tmp_path / "memory")
+        KnowledgeGraph.from_rdf(src, language=kwargs.get("language", "en"), type_edges=kwargs.get("type_edges", False),
+                                add_inverse=kwargs.get("add_inverse", False)).save(tmp_path / "memory")
     with warnings.catch_warnings(record=True) as streaming_warnings:
         warnings.simplefilter("always")
         import_ntriples(src, tmp_path / "stream", **kwargs)
@@ -109,6 +109,22 @@ def test_streaming_equals_in_memory(tmp_path, chunk, range_edges, range_literals
     assert sorted(w_mem) == sorted(w_stream)
     assert any("duplicate" in w for w in w_stream) and any("only ever edge targets" in w for w in w_stream)
     assert not list((tmp_path / "stream").glob(".*")), "scratch files left in the output"
+
+
+@pytest.mark.parametrize("chunk,range_edges", [(7, 5), (1_000_000, 8_000_000)])
+def test_streaming_add_inverse_equals_in_memory(tmp_path, chunk, range_edges):
+    """Inverse edges (``add_inverse``) streamed: the same arrays, relation names and fingerprint as
+    ``from_rdf(add_inverse=True)``, and the duplicate warning names an edge, not its inverse."""
+    src = _write(tmp_path / "rich.nt", _rich_lines())
+    w_mem, w_stream = _import_both(tmp_path, src, chunk_triples=chunk, range_edges=range_edges, range_literals=3,
+                                   add_inverse=True)
+    _same_graph(tmp_path / "memory", tmp_path / "stream")
+    assert sorted(w_mem) == sorted(w_stream)
+    kg = KnowledgeGraph.load(tmp_path / "stream")
+    half = kg.num_relations // 2
+    assert kg.relation_names[half:] == [f"inverse of {r}" for r in kg.relation_names[:half]]
+    plain = KnowledgeGraph.from_rdf(src)
+    assert kg.num_edges == 2 * plain.num_edges
 
 
 def test_streaming_fixture_languages_and_type_edges(tmp_path):
@@ -223,3 +239,9 @@ def test_a_large_ntriples_path_in_a_kg_section_is_streamed_and_cached(tmp_path, 
         first, again = import_graph(spec), import_graph(spec)
     assert first.fingerprint == again.fingerprint == expected
     assert len(calls) == 1    # imported once into the cache, then loaded memory-mapped
+    inverse = KGSpec.model_validate({"path": str(path), "add_inverse": True})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with_inverse = import_graph(inverse)
+        assert with_inverse.fingerprint == KnowledgeGraph.from_rdf(path, add_inverse=True).fingerprint
+    assert len(calls) == 2    # streamed too (another cache entry), not read in memory

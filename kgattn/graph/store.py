@@ -219,7 +219,7 @@ class KnowledgeGraph(Neighbourhoods):
 
         if use_streaming(path_or_paths, format, streaming):
             import_ntriples(path_or_paths, out, language=language, type_edges=type_edges, progress=progress,
-                            max_literal_length=from_rdf_options.get("max_literal_length", MAX_LITERAL_LENGTH))
+                            **{k: v for k, v in from_rdf_options.items() if k in ("add_inverse", "max_literal_length")})
         else:
             kg = cls.from_rdf(path_or_paths, format=format, language=language, type_edges=type_edges,
                               **from_rdf_options)

@@ -151,11 +151,17 @@ def _neighbour_order(rows: np.ndarray, other: np.ndarray, degree: np.ndarray, ba
 
 def write_edges(edges: SpillFile, is_relation_term: np.ndarray, final_of_term: np.ndarray,
                 rel_of_predicate: np.ndarray, out_raw: np.ndarray, in_raw: np.ndarray, num_nodes: int,
-                directory: Path, scratch: Path, range_edges: int, chunk_rows: int, bar=None) -> EdgeResult:
+                directory: Path, scratch: Path, range_edges: int, chunk_rows: int, bar=None,
+                inverse: bool = False) -> EdgeResult:
     """Write every edge array of the saved graph (see the module docstring); ``out_raw``/``in_raw``
-    are the repeat-included degrees per final node, used only to size the ranges."""
-    bounds = node_ranges(out_raw + in_raw, range_edges)
-    num_rel = int(rel_of_predicate.max()) + 1 if rel_of_predicate.size else 1
+    are the repeat-included degrees per final node, used only to size the ranges.
+
+    ``inverse``: every edge ``(s, r, o)`` also as ``(o, r + R, s)`` (``R`` relations), as
+    ``from_parts(add_inverse=True)`` adds them after removing repeats; an inverse row repeats
+    exactly when its edge does, so repeats are counted (and the first one named) on the edges."""
+    bounds = node_ranges((out_raw + in_raw) * (2 if inverse else 1), range_edges)
+    num_edge_rel = int(rel_of_predicate.max()) + 1 if rel_of_predicate.size else 1
+    num_rel = num_edge_rel * (2 if inverse else 1)
     k = bounds.shape[0] - 1
     bucket_of_node = np.repeat(np.arange(k, dtype=np.int32), np.diff(bounds))
     by_src = [SpillFile(scratch / f"by_src_{i}.i32", np.int32, 3) for i in range(k)]
@@ -167,6 +173,11 @@ def write_edges(edges: SpillFile, is_relation_term: np.ndarray, final_of_term: n
         renumbered[:, 0] = final_of_term[rows[:, 0]]
         renumbered[:, 1] = final_of_term[rows[:, 2]]
         renumbered[:, 2] = rel_of_predicate[rows[:, 1]]
+        if inverse:
+            flipped = renumbered[:, [1, 0, 2]]
+            flipped[:, 2] += num_edge_rel
+            renumbered = np.concatenate([renumbered, flipped])
+            del flipped
         for column, buckets in ((0, by_src), (1, by_dst)):
             which = bucket_of_node[renumbered[:, column]]
             order = np.argsort(which, kind="stable")
@@ -191,12 +202,13 @@ def write_edges(edges: SpillFile, is_relation_term: np.ndarray, final_of_term: n
         del rows
         s, d, r, dup = _sorted_unique(s, d, r, a, num_nodes, num_rel)
         if dup.any():
-            if first_dup is None:
-                # the k-th repeat (sorted order) repeats the kept edge just before its position
-                j = int(np.flatnonzero(dup)[0])
-                kept_before = j - int(dup[:j].sum()) - 1
-                first_dup = (int(s[kept_before]), int(r[kept_before]), int(d[kept_before]))
-            duplicates += int(dup.sum())
+            # the k-th repeat (sorted order) repeats the kept edge just before its position
+            kept_before = np.flatnonzero(dup) - np.cumsum(dup)[dup]
+            forward = r[kept_before] < num_edge_rel  # not an inverse row
+            if first_dup is None and forward.any():
+                j = int(kept_before[forward][0])
+                first_dup = (int(s[j]), int(r[j]), int(d[j]))
+            duplicates += int(forward.sum())
         del dup
         for name, arr in (("src", s), ("dst", d), ("rel", r)):
             writers[name].append(arr)

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from kgattn.errors import EmptyGraphError, UnknownFormatError
+from kgattn.graph.csr import inverse_name
 from kgattn.graph.npy_files import content_fingerprint, npy_info, npy_pieces
 from kgattn.graph.parts import GraphWarning
 from kgattn.graph.rdf import DESCRIPTION_PREDICATES, NAME_PREDICATES, readable_relation
@@ -79,13 +80,13 @@ def use_streaming(path_or_paths, format: str | None, streaming: bool | str) -> b
 
 
 def import_ntriples(path_or_paths, out, *, language: str | None = "en", type_edges: bool = False,
-                    max_literal_length: int = MAX_LITERAL_LENGTH, progress: bool = False,
+                    add_inverse: bool = False, max_literal_length: int = MAX_LITERAL_LENGTH, progress: bool = False,
                     chunk_triples: int = CHUNK_TRIPLES, range_edges: int = RANGE_EDGES,
                     range_literals: int = RANGE_LITERALS, report: dict | None = None) -> dict:
     """Import N-Triples files into the saved-graph directory ``out``; returns its manifest.
 
     Args:
-        language, type_edges, max_literal_length: as for :meth:`KnowledgeGraph.from_rdf`.
+        language, type_edges, add_inverse, max_literal_length: as for :meth:`KnowledgeGraph.from_rdf`.
         progress: tqdm bars on stderr (bytes parsed, edges bucketed).
         chunk_triples: triples buffered in Python before a spill write.
         range_edges, range_literals: edge ends / literal rows per node range sorted in memory
@@ -111,7 +112,7 @@ def import_ntriples(path_or_paths, out, *, language: str | None = "en", type_edg
         report["spill_bytes"] = sum(f.stat().st_size for f in scratch.iterdir())
         try:
             manifest = _build(spills, tmp, scratch, source, language, chunk_triples, range_edges, range_literals,
-                              progress, timings)
+                              progress, timings, add_inverse)
         finally:
             spills.remove()
             remove_path(scratch)
@@ -132,7 +133,7 @@ def _subjects(spills: Spills, n: int, chunk: int) -> np.ndarray:
 
 
 def _build(spills: Spills, directory: Path, scratch: Path, source: str, language, chunk: int,
-           range_edges: int, range_literals: int, progress: bool, timings: dict) -> dict:
+           range_edges: int, range_literals: int, progress: bool, timings: dict, add_inverse: bool = False) -> dict:
     clock = time.perf_counter()
     terms, preds = spills.terms, list(spills.predicates)
     n_terms = len(terms)
@@ -190,7 +191,7 @@ def _build(spills: Spills, directory: Path, scratch: Path, source: str, language
     in_raw[:] = scan.in_raw[node_terms]
     del scan
     edges = write_edges(spills.edges, is_relation_term, final_of_term, rel_of_predicate, out_raw, in_raw, num_nodes,
-                        directory, scratch, range_edges, chunk, bar)
+                        directory, scratch, range_edges, chunk, bar, inverse=add_inverse)
     if bar is not None:
         bar.close()
     del out_raw, in_raw
@@ -208,6 +209,9 @@ def _build(spills: Spills, directory: Path, scratch: Path, source: str, language
         s, r, d = edges.first_duplicate
         warnings.warn(f"{source}: removed {edges.duplicates} duplicate triples (e.g. {iris[int(node_terms[s])]} "
                       f"{rel_names[r]} {iris[int(node_terms[d])]})", GraphWarning, stacklevel=3)
+    if add_inverse:
+        rel_names += [inverse_name(r) for r in rel_names]
+        rel_iris += [inverse_name(r) for r in rel_iris]
     meta["duplicates_removed"] = edges.duplicates
     meta["import"] = "streaming"
     strings_meta = {"relation_names": rel_names, "relation_ids": rel_iris, "type_vocab": type_vocab,

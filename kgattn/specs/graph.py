@@ -172,7 +172,7 @@ def _import_source(spec: _KGSourceFields, key: str):
     if spec.kind == "tsv":
         return KnowledgeGraph.from_triples(path, names=spec.names, **spec.import_options())
     options = spec.import_options()
-    if not options.get("add_inverse") and _streams(path, spec.format):
+    if _streams(path, spec.format):
         return _streamed_graph(path, options)
     return KnowledgeGraph.from_rdf(path, format=spec.format, **options)
 
@@ -195,5 +195,5 @@ def _streamed_graph(path: Path, options: dict):
     target = cache_dir("graphs") / f"ntriples-{source_key('ntriples-stream', [path], options)}"
     if (target / "meta.json").is_file():
         return KnowledgeGraph.load(target)
-    allowed = {k: v for k, v in options.items() if k == "language"}   # allow_remote: N-Triples has no contexts
+    allowed = {k: v for k, v in options.items() if k in ("language", "add_inverse")}  # N-Triples has no contexts
     return KnowledgeGraph.import_rdf(path, target, streaming=True, **allowed)
