@@ -14,9 +14,9 @@ the same files (identical arrays) without it, in four passes:
    label order (:func:`trie_of`), so the key ids do not depend on how often a key was fed;
 3. **ids**: each block's keys get their trie id, so the pairs are numbered as the index stores them
    (no reordering afterwards);
-4. **arrays**, in numpy over all pairs: duplicates of a ``(key, node)`` pair merged, the prior
-   softmax within a key, candidates best first (the operations of ``AliasTable._build``, so the
-   numbers are bit-identical).
+4. **arrays**: :func:`~kgattn.linking.gazetteer.prior_arrays` over all pairs (duplicates of a
+   ``(key, node)`` pair merged, the prior softmax within a key, candidates best first), the
+   function ``AliasTable._build`` uses, so the numbers are bit-identical.
 
 The lemmatiser's vocabulary (every piece of every key) is a sorted array of 64-bit piece hashes
 (``pieces.npy``; a false "known piece" has probability about :math:`n / 2^{64}`), not a trie or
@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from kgattn.errors import ConfigError
-from kgattn.linking.gazetteer import TableOptions
+from kgattn.linking.gazetteer import TableOptions, prior_arrays
 from kgattn.linking.text import key_of_folded
 from kgattn.persistence import atomic_path, write_manifest
 
@@ -237,33 +237,6 @@ def _numbered_pairs(spill: Path, sizes: list[int], trie, counts: Mapping[str, Ma
     return pairs, matchable, np.unique(np.concatenate(pieces)) if pieces else np.zeros(0, dtype=np.uint64)
 
 
-def _prior_arrays(pairs: dict[str, np.ndarray], num_keys: int, degree: np.ndarray, options: TableOptions):
-    """Pass 4: merge duplicate pairs, prior softmax within each key, best first (as AliasTable._build)."""
-    order = np.lexsort((pairs["node"], pairs["key"]))
-    key, node = pairs["key"][order].astype(np.int64), pairs["node"][order]
-    new = np.ones(len(key), dtype=bool)
-    new[1:] = (key[1:] != key[:-1]) | (node[1:] != node[:-1])
-    starts = np.flatnonzero(new)
-    is_label = np.maximum.reduceat(pairs["label"][order], starts) if len(starts) else np.zeros(0, bool)
-    cased = np.maximum.reduceat(pairs["cased"][order], starts) if len(starts) else np.zeros(0, bool)
-    key, node = key[starts], node[starts]
-    w = options.prior
-    # Without counts their term is w.count * log1p(0) = 0.0 for every pair: adding it changes no bit.
-    # (the same operations in the same order as AliasTable._build, so the same bits)
-    if "count" in pairs:
-        logit = w.count * np.log1p(pairs["count"][order][starts]) + w.degree * np.log1p(degree[node]) + w.label * is_label
-    else:
-        logit = w.degree * np.log1p(degree[node]) + w.label * is_label
-    ptr = np.zeros(num_keys + 1, dtype=np.int64)
-    np.cumsum(np.bincount(key, minlength=num_keys), out=ptr[1:])
-    seg_max = np.maximum.reduceat(logit, ptr[:-1]) if len(key) else logit
-    e = np.exp(logit - np.repeat(seg_max, np.diff(ptr)))
-    seg_sum = np.add.reduceat(e, ptr[:-1]) if len(key) else e
-    prior = (e / np.repeat(seg_sum, np.diff(ptr))).astype(np.float32)
-    order = np.lexsort((node, -prior, key))
-    return {"ptr": ptr, "nodes": node[order], "prior": prior[order], "cased": cased[order]}
-
-
 def build_index(kg, directory: str | Path, options: TableOptions, stop: frozenset[str],
                 counts: Mapping[str, Mapping[int, float]] | None = None, *, block_names: int = 1_000_000) -> Path:
     """Write the disk alias index of ``kg`` into ``directory`` (arguments as
@@ -277,7 +250,7 @@ def build_index(kg, directory: str | Path, options: TableOptions, stop: frozense
         trie = trie_of(_spilled_keys(spill, len(sizes)))
         pairs, matchable, pieces = _numbered_pairs(spill, sizes, trie, counts or {})
         degree = np.asarray(kg.degree.numpy(), dtype=np.float64)
-        arrays = _prior_arrays(pairs, len(trie), degree, options)
+        arrays = prior_arrays(pairs, len(trie), degree, options.prior)
         del pairs
         arrays["matchable"] = matchable
         write_index(d, trie, pieces, arrays, kg.fingerprint, options)

@@ -83,6 +83,37 @@ def _hash_strings(items: Iterable[str]) -> str:
     return h.hexdigest()[:16]
 
 
+def prior_arrays(pairs: dict[str, np.ndarray], num_keys: int, degree: np.ndarray, w: PriorWeights) -> dict:
+    """``ptr``, ``nodes``, ``prior``, ``cased`` of a table from its ``(key, node)`` pairs.
+
+    ``pairs``: ``key`` and ``node`` int [P], ``label`` and ``cased`` bool [P], optional ``count``
+    float64 [P] (absent: every count 0). Repeated ``(key, node)`` pairs merge (label and cased OR'd);
+    the prior is the softmax of the module docstring's logit within each key (every key must have
+    a pair); candidates come best first, ties by node index, so the order is deterministic.
+    """
+    order = np.lexsort((pairs["node"], pairs["key"]))
+    key, node = pairs["key"][order].astype(np.int64), pairs["node"][order]
+    new = np.ones(len(key), dtype=bool)
+    new[1:] = (key[1:] != key[:-1]) | (node[1:] != node[:-1])
+    starts = np.flatnonzero(new)
+    is_label = np.maximum.reduceat(pairs["label"][order], starts) if len(starts) else np.zeros(0, bool)
+    cased = np.maximum.reduceat(pairs["cased"][order], starts) if len(starts) else np.zeros(0, bool)
+    key, node = key[starts], node[starts]
+    # Without counts their term would be w.count * log1p(0) = 0.0 for every pair: no bit changes.
+    if "count" in pairs:
+        logit = w.count * np.log1p(pairs["count"][order][starts]) + w.degree * np.log1p(degree[node]) + w.label * is_label
+    else:
+        logit = w.degree * np.log1p(degree[node]) + w.label * is_label
+    ptr = np.zeros(num_keys + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key, minlength=num_keys), out=ptr[1:])
+    seg_max = np.maximum.reduceat(logit, ptr[:-1]) if len(key) else logit  # a numerically stable softmax
+    e = np.exp(logit - np.repeat(seg_max, np.diff(ptr)))
+    seg_sum = np.add.reduceat(e, ptr[:-1]) if len(key) else e
+    prior = (e / np.repeat(seg_sum, np.diff(ptr))).astype(np.float32)
+    order = np.lexsort((node, -prior, key))
+    return {"ptr": ptr, "nodes": node[order], "prior": prior[order], "cased": cased[order]}
+
+
 class AliasTable:
     """Keys, candidates and the matcher of one graph (build with :meth:`build` or :meth:`load`).
 
@@ -182,31 +213,18 @@ class AliasTable:
         keys = sorted({k for k, _ in pair_label})
         kid = {k: i for i, k in enumerate(keys)}
         P = len(pair_label)
-        pair_key = np.empty(P, dtype=np.int64)
-        nodes = np.empty(P, dtype=np.int64)
-        is_label = np.empty(P, dtype=bool)
-        cased = np.empty(P, dtype=bool)
-        count = np.zeros(P, dtype=np.float64)
+        pairs = {"key": np.empty(P, dtype=np.int64), "node": np.empty(P, dtype=np.int64),
+                 "label": np.empty(P, dtype=bool), "cased": np.empty(P, dtype=bool)}
+        if counts:
+            pairs["count"] = np.zeros(P, dtype=np.float64)
         for p, ((k, node), lab) in enumerate(pair_label.items()):
-            pair_key[p], nodes[p], is_label[p], cased[p] = kid[k], node, lab, pair_cased[(k, node)]
+            pairs["key"][p], pairs["node"][p], pairs["label"][p], pairs["cased"][p] = kid[k], node, lab, pair_cased[(k, node)]
             c = counts.get(k)
             if c:
-                count[p] = c.get(node, 0.0)
+                pairs["count"][p] = c.get(node, 0.0)
         degree = np.asarray(kg.degree.numpy() if hasattr(kg.degree, "numpy") else kg.degree, dtype=np.float64)
-        w = options.prior
-        logit = w.count * np.log1p(count) + w.degree * np.log1p(degree[nodes]) + w.label * is_label
-        # Softmax within each key (segments of pair_key), numerically stable.
-        order = np.lexsort((nodes, pair_key))
-        pair_key, nodes, is_label, cased, logit = (a[order] for a in (pair_key, nodes, is_label, cased, logit))
-        ptr = np.zeros(len(keys) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(pair_key, minlength=len(keys)), out=ptr[1:])
-        seg_max = np.maximum.reduceat(logit, ptr[:-1]) if P else logit
-        e = np.exp(logit - np.repeat(seg_max, np.diff(ptr)))
-        seg_sum = np.add.reduceat(e, ptr[:-1]) if P else e
-        prior = (e / np.repeat(seg_sum, np.diff(ptr))).astype(np.float32)
-        # Best first within a key; ties by node index, so the order is deterministic.
-        order = np.lexsort((nodes, -prior, pair_key))
-        nodes, prior, cased = nodes[order], prior[order], cased[order]
+        arrays = prior_arrays(pairs, len(keys), degree, options.prior)
+        ptr, nodes, prior, cased = arrays["ptr"], arrays["nodes"], arrays["prior"], arrays["cased"]
         matchable = np.fromiter((cls._matchable(k, options, stop) for k in keys), dtype=bool, count=len(keys))
         return cls(keys, ptr, nodes, prior, cased, matchable, kg.fingerprint, options)
 
