@@ -68,11 +68,26 @@ def test_scale_command_runs_every_step(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     run = json.loads(proc.stdout[proc.stdout.index("\n{") + 1:])
     steps = run["steps"]
-    assert {"generate", "import_stream", "import_rdf", "import_tsv", "load", "subgraphs", "link"} <= set(steps)
+    assert {"generate", "import_stream", "import_rdf", "import_tsv", "load", "subgraphs", "index", "link"} <= set(steps)
     assert run["graph_used_for_load_subgraphs_link"] == "kg_stream"
     assert steps["disk"]["same_fingerprint_stream_vs_memory"] is True
     assert all(steps[s]["returncode"] == 0 and steps[s]["peak_rss_mb"] > 0 for s in steps if s != "disk")
     assert steps["load"]["result"]["edges"] == 2000
     assert steps["subgraphs"]["result"]["seeds"] == 1000
     assert steps["link"]["result"]["texts"] == 2000 and steps["link"]["result"]["texts_per_s"] > 0
+    index = steps["index"]["result"]
+    assert 0 < index["keys"] <= index["pairs"] <= index["names"] and index["build_s"] > 0
+    assert steps["link"]["result"]["named_entity_chosen"] > 0.9  # the linking process used the built index
+    assert steps["load"]["result"]["range_checks_s"] > 0 and "load_again_s" in steps["load"]["result"]
     assert not (tmp_path / "work").exists()  # deleted without --keep
+
+    # the report of a run at the targets' size: every target row, measured values only
+    from scale_streaming_report import targets_measured
+
+    big = json.loads(json.dumps(run))
+    big["edges"] = 100_000_000
+    table = "\n".join(targets_measured(big))
+    for row in ("streaming import wall", "streaming import peak RSS", "first load", "a later load", "2-hop subgraph",
+                "disk alias index build", "linking process peak RSS", "prior-mode linking"):
+        assert f"| {row}" in table
+    assert "n/a" not in table and "| yes |" in table
