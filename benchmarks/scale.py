@@ -3,6 +3,7 @@
 One command::
 
     python benchmarks/scale.py --edges 2000000 [--workdir DIR] [--keep] [--skip-memory-import] [--skip-tsv]
+    python benchmarks/scale.py --workdir DIR --base RUN.json --only load,subgraphs,index,link   # rerun, kept dir
 
 Steps, each in its own process (wall time, CPU time and peak RSS of that process, from ``os.wait4``):
 
@@ -244,6 +245,30 @@ def machine() -> dict:
             "platform": platform.platform(), "loadavg_start": os.getloadavg()}
 
 
+LATER_STEPS = ("load", "subgraphs", "index", "link")
+
+
+def rerun_later_steps(args) -> dict:
+    """``--only``: run some of the steps after the import again on a kept ``--workdir``, keeping the
+    other steps (generate, imports) of the run saved as ``--base`` (its JSON)."""
+    run = json.loads(Path(args.base).read_text())
+    work = Path(args.workdir)
+    graph = run["graph_used_for_load_subgraphs_link"]
+    me = str(Path(__file__).resolve())
+    info = machine()
+    for name in args.only.split(","):
+        if name not in LATER_STEPS:
+            raise SystemExit(f"--only takes steps among {', '.join(LATER_STEPS)}; got {name!r}")
+        shown = run["steps"].get(name, {}).get("command", name)
+        run["steps"][name] = run_step(name, [sys.executable, me, "--step", name, "--workdir", str(work), "--graph", graph],
+                                      work, shown)
+    run["steps"]["disk"]["alias_index_mb"] = sum(p.stat().st_size for p in (work / "cache").rglob("*") if p.is_file()) / 2**20
+    info["loadavg_end"] = os.getloadavg()
+    run["rerun"] = {"steps": args.only.split(","), "command": "python benchmarks/scale.py " + shlex.join(sys.argv[1:]),
+                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": info}
+    return run
+
+
 def run_all(args) -> dict:
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="kgattn-scale-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -311,6 +336,8 @@ def main() -> None:
     p.add_argument("--force-in-memory", action="store_true",
                    help=f"run the in-memory importers above {IN_MEMORY_MAX_EDGES:,} edges too (needs ~1.2 KB RAM per edge)")
     p.add_argument("--no-write", action="store_true", help="do not update benchmarks/results/scale.*")
+    p.add_argument("--only", help=f"with --workdir and --base: rerun these of {','.join(LATER_STEPS)} on a kept workdir")
+    p.add_argument("--base", help="the JSON of the run whose other steps --only keeps (scale.json's entry or --no-write output)")
     p.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     p.add_argument("--graph", default="kg_stream", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -318,7 +345,7 @@ def main() -> None:
         sys.path.insert(0, str(ROOT))
         child(args.step, args.workdir, args.graph)
         return
-    run = run_all(args)
+    run = rerun_later_steps(args) if args.only else run_all(args)
     if args.no_write:
         print(json.dumps(run, indent=1))
         return
