@@ -147,7 +147,8 @@ def _inside(name: str, step: dict) -> str:
                 f"spill files {r['spill_bytes'] / 2**20:,.0f} MB; {r['nodes']:,} nodes, {r['edges']:,} edges")
     if name == "index":
         return (f"{r['names']:,} names -> {r['keys']:,} keys, {r['pairs']:,} pairs in {r['build_s']:.1f} s (RSS "
-                f"{r['rss_before_build_mb']:.0f} -> {r['rss_after_build_mb']:.0f} MB); index {r['index_mb']:,.0f} MB")
+                f"{r['rss_before_build_mb']:.0f} -> {r['rss_after_build_mb']:.0f} MB); index {r['index_mb']:,.0f} MB"
+                + ("; passes: " + ", ".join(f"{k} {v:.0f} s" for k, v in r["pass_s"].items()) if r.get("pass_s") else ""))
     if name == "link":
         if "open_s" in r:  # the index was built by the step before: this process opens it
             first = f"index opened in {r['open_s']:.1f} s (RSS {r['rss_before_open_mb']:.0f} -> {r['rss_after_open_mb']:.0f} MB)"

@@ -128,7 +128,8 @@ def _relation_flags(kg) -> tuple[np.ndarray, ...]:
 def _any_edge(n: int, nodes: np.ndarray, rel: np.ndarray, flag: np.ndarray) -> np.ndarray:
     """bool [n]: the node occurs (at this end) in an edge whose relation has ``flag``."""
     out = np.zeros(n, dtype=bool)
-    out[nodes[flag[rel]]] = True
+    if flag.any():  # else nothing to find: the edge arrays (GBs of a large graph) stay unread
+        out[nodes[flag[rel]]] = True
     return out
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from kgattn.errors import FingerprintMismatchError, SavedFileError
-from kgattn.linking.alias_index_build import (ARRAYS, INDEX_KIND, INDEX_VERSION, build_index, escape,
+from kgattn.linking.alias_index_build import (ARRAYS, INDEX_KIND, INDEX_VERSION, PIECES_HASH, build_index, escape,
                                               marisa, needs_escape, piece_hash, piece_hashes, trie_of,
                                               unescape, write_index)
 from kgattn.linking.gazetteer import AliasTable, PriorWeights, TableOptions
@@ -99,11 +99,12 @@ class DiskAliasIndex:
     @classmethod
     def build(cls, kg, *, min_length: int = 2, max_pieces: int = 16, stop_words: Iterable[str] | None = None,
               counts: Mapping[str, Mapping[int, float]] | None = None, prior: PriorWeights | None = None,
-              cache: bool = True) -> "DiskAliasIndex":
+              cache: bool = True, report: dict | None = None) -> "DiskAliasIndex":
         """The index of ``kg`` (arguments as :meth:`AliasTable.build <kgattn.linking.gazetteer.AliasTable.build>`).
 
         With ``cache`` it lives in ``$KGATTN_CACHE/alias_indexes`` keyed like the alias table and
         is opened, not built, when there; without, in a temporary folder removed with the object.
+        ``report`` gets the seconds of each pass of a build (:func:`~kgattn.linking.alias_index_build.build_index`).
         """
         options, stop, counts_norm, key = AliasTable.plan(kg, min_length=min_length, max_pieces=max_pieces,
                                                           stop_words=stop_words, counts=counts, prior=prior)
@@ -114,9 +115,9 @@ class DiskAliasIndex:
                     return cls.load(directory, kg)
                 except SavedFileError:
                     pass  # a damaged cache entry (ours) is built again
-            return cls.load(build_index(kg, directory, options, stop, counts_norm))
+            return cls.load(build_index(kg, directory, options, stop, counts_norm, report=report))
         tmp = tempfile.TemporaryDirectory(prefix="kgattn-alias-index-")
-        index = cls.load(build_index(kg, Path(tmp.name) / "index", options, stop, counts_norm))
+        index = cls.load(build_index(kg, Path(tmp.name) / "index", options, stop, counts_norm, report=report))
         index._tmp = tmp
         weakref.finalize(index, tmp.cleanup)
         return index
@@ -172,6 +173,9 @@ class DiskAliasIndex:
                                            f"given graph {kg.fingerprint[:16]}")
         arrays = {}
         hashed = meta.get("version") != 1
+        if hashed and meta.get("pieces_hash") != PIECES_HASH:
+            raise SavedFileError(f"alias index pieces hashed with {meta.get('pieces_hash')!r}, this kgattn reads "
+                                 f"{PIECES_HASH!r}; build it again", path)
         for name in ARRAYS + (("pieces",) if hashed else ()):
             with reading(d / f"{name}.npy", "alias index array"):
                 arrays[name] = np.load(d / f"{name}.npy", mmap_mode="r", allow_pickle=False)

@@ -91,8 +91,13 @@ def prior_arrays(pairs: dict[str, np.ndarray], num_keys: int, degree: np.ndarray
     the prior is the softmax of the module docstring's logit within each key (every key must have
     a pair); candidates come best first, ties by node index, so the order is deterministic.
     """
-    order = np.lexsort((pairs["node"], pairs["key"]))
-    key, node = pairs["key"][order].astype(np.int64), pairs["node"][order]
+    key, node = pairs["key"].astype(np.int64), pairs["node"].astype(np.int64)
+    span = int(node.max()) + 1 if node.size else 1
+    if node.size and (int(key.max()) + 1) * span < 2**62:
+        order = np.argsort(key * span + node)  # one int64 sort, ~3x faster than lexsort (repeats merge below)
+    else:
+        order = np.lexsort((node, key))
+    key, node = key[order], node[order]
     new = np.ones(len(key), dtype=bool)
     new[1:] = (key[1:] != key[:-1]) | (node[1:] != node[:-1])
     starts = np.flatnonzero(new)
@@ -110,7 +115,10 @@ def prior_arrays(pairs: dict[str, np.ndarray], num_keys: int, degree: np.ndarray
     e = np.exp(logit - np.repeat(seg_max, np.diff(ptr)))
     seg_sum = np.add.reduceat(e, ptr[:-1]) if len(key) else e
     prior = (e / np.repeat(seg_sum, np.diff(ptr))).astype(np.float32)
-    order = np.lexsort((node, -prior, key))
+    # Best first within each key: only keys with several candidates need sorting (most have one).
+    order = np.arange(len(key))
+    rows = np.flatnonzero(np.repeat(np.diff(ptr) > 1, np.diff(ptr)))
+    order[rows] = rows[np.lexsort((node[rows], -prior[rows], key[rows]))]
     return {"ptr": ptr, "nodes": node[order], "prior": prior[order], "cased": cased[order]}
 
 
