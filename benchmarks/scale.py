@@ -271,9 +271,19 @@ def rerun_later_steps(args) -> dict:
                                       work, shown)
     run["steps"]["disk"]["alias_index_mb"] = sum(p.stat().st_size for p in (work / "cache").rglob("*") if p.is_file()) / 2**20
     info["loadavg_end"] = os.getloadavg()
-    run["rerun"] = {"steps": args.only.split(","), "command": "python benchmarks/scale.py " + shlex.join(sys.argv[1:]),
-                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": info}
+    reruns = run.setdefault("reruns", [run.pop("rerun")] if "rerun" in run else [])
+    reruns.append({"steps": args.only.split(","), "command": "python benchmarks/scale.py " + shlex.join(sys.argv[1:]),
+                   "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": info,
+                   "commit": _commit()})
     return run
+
+
+def _commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def run_all(args) -> dict:

@@ -78,10 +78,10 @@ def _run_section(run: dict, title: str) -> list[str]:
            f"{gen.get('triples', 0):,} triples, {disk['dump_nt_gz_mb']:.1f} MB gzip. "
            f"Saved graph: {disk['saved_graph_mb']:.1f} MB "
            f"(`{run['graph_used_for_load_subgraphs_link']}`, used for load, subgraphs and linking).", "",
-           *([f"Steps {', '.join(run['rerun']['steps'])} were run again on the kept workdir by "
-              f"`{run['rerun']['command']}` ({run['rerun']['date']}, load average at start "
-              f"{run['rerun']['machine']['loadavg_start'][0]:.2f}): their rows below are from that rerun.", ""]
-             if "rerun" in run else []),
+           *[f"Steps {', '.join(r['steps'])} were run again on the kept workdir by `{r['command']}` "
+             f"({r['date']}, commit {r.get('commit') or 'not recorded'}, load average at start "
+             f"{r['machine']['loadavg_start'][0]:.2f}): their rows below are from that rerun.\n"
+             for r in run.get("reruns", [])],
            "| step | what | wall (s) | CPU (s) | peak RSS (MB) | measured inside the step |",
            "|---|---|---:|---:|---:|---|"]
     for name, step in run["steps"].items():
