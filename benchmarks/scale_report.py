@@ -145,6 +145,8 @@ def _inside(name: str, step: dict) -> str:
         return (f"{r['import_s']:.1f} s: parse {st['parse']:.1f}, node set {st['nodes']:.1f}, edges/CSR "
                 f"{st['edges']:.1f}, strings {st['strings']:.1f}, fingerprint {st['fingerprint']:.1f} s; "
                 f"spill files {r['spill_bytes'] / 2**20:,.0f} MB; {r['nodes']:,} nodes, {r['edges']:,} edges")
+    if name == "texts":
+        return f"{r['texts']:,} texts naming {r['names']:,} entities"
     if name == "index":
         return (f"{r['names']:,} names -> {r['keys']:,} keys, {r['pairs']:,} pairs in {r['build_s']:.1f} s (RSS "
                 f"{r['rss_before_build_mb']:.0f} -> {r['rss_after_build_mb']:.0f} MB); index {r['index_mb']:,.0f} MB"
@@ -155,6 +157,8 @@ def _inside(name: str, step: dict) -> str:
         else:
             what = "disk alias index" if "disk" in step["command"] else "alias table + matcher"
             first = f"{what} {r['build_s']:.1f} s (RSS {r['rss_before_build_mb']:.0f} -> {r['rss_after_build_mb']:.0f} MB)"
+        if "first_texts" in r:
+            first += f"; the first {r['first_texts']:,} texts alone: {r['first_texts_per_s']:,.0f} texts/s"
         return (f"{first}; {r['texts']:,} texts in {r['link_s']:.2f} s = "
                 f"**{r['texts_per_s']:,.0f} texts/s**; named entity chosen {r['named_entity_chosen']:.1%}, "
                 f"among candidates {r['named_entity_in_candidates']:.1%}")

@@ -74,7 +74,8 @@ def test_scale_command_runs_every_step(tmp_path):
     assert all(steps[s]["returncode"] == 0 and steps[s]["peak_rss_mb"] > 0 for s in steps if s != "disk")
     assert steps["load"]["result"]["edges"] == 2000
     assert steps["subgraphs"]["result"]["seeds"] == 1000
-    assert steps["link"]["result"]["texts"] == 2000 and steps["link"]["result"]["texts_per_s"] > 0
+    assert steps["link"]["result"]["texts"] == 20000 and steps["link"]["result"]["texts_per_s"] > 0
+    assert steps["link"]["result"]["first_texts_per_s"] > 0 and steps["texts"]["result"]["texts"] == 20000
     index = steps["index"]["result"]
     assert 0 < index["keys"] <= index["pairs"] <= index["names"] and index["build_s"] > 0
     assert steps["link"]["result"]["named_entity_chosen"] > 0.9  # the linking process used the built index

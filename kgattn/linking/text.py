@@ -164,7 +164,7 @@ class Lemmatizer:
 
     def _lemma(self, piece: str) -> str:
         vocab = self.vocabulary
-        if piece in vocab or len(piece) < 4 or not piece.isalpha():
+        if len(piece) < 4 or not piece.isalpha() or piece in vocab:  # the look-up last: on disk it costs most
             return piece
         irregular = _IRREGULAR.get(piece)
         if irregular is not None and irregular in vocab:
