@@ -267,6 +267,16 @@ def machine() -> dict:
 LATER_STEPS = ("load", "subgraphs", "texts", "index", "link")
 
 
+def later_commands(graph: str) -> dict[str, str]:
+    """What each step after the imports runs, as the report shows it."""
+    return {"load": f"KnowledgeGraph.load({graph.upper()}, mmap=True)",
+            "subgraphs": f"{N_SEEDS} x kg.subgraph([seed], hops=2, max_nodes=64)",
+            "texts": f"{N_TEXTS:,} short texts naming random entities (for the link step)",
+            "index": "DiskAliasIndex.build(kg)  (what EntityLinker(kg, index='disk') builds once)",
+            "link": f"EntityLinker(kg, index='disk', disambiguate='prior').warm_up(); "
+                    f"link_batch({N_TEXTS:,} texts)  (opens the index built by the step before)"}
+
+
 def rerun_later_steps(args) -> dict:
     """``--only``: run some of the steps after the import again on a kept ``--workdir``, keeping the
     other steps (generate, imports) of the run saved as ``--base`` (its JSON)."""
@@ -278,7 +288,7 @@ def rerun_later_steps(args) -> dict:
     for name in args.only.split(","):
         if name not in LATER_STEPS:
             raise SystemExit(f"--only takes steps among {', '.join(LATER_STEPS)}; got {name!r}")
-        shown = run["steps"].get(name, {}).get("command", name)
+        shown = later_commands(graph)[name]
         run["steps"][name] = run_step(name, [sys.executable, me, "--step", name, "--workdir", str(work), "--graph", graph],
                                       work, shown)
     run["steps"]["disk"]["alias_index_mb"] = sum(p.stat().st_size for p in (work / "cache").rglob("*") if p.is_file()) / 2**20
@@ -328,12 +338,7 @@ def run_all(args) -> dict:
                                        "relation_names=relations.tsv.gz).save(KG_TSV)")
     graph = next((g for g, step in (("kg_stream", "import_stream"), ("kg_rdf", "import_rdf"), ("kg_tsv", "import_tsv"))
                   if steps.get(step, {}).get("returncode") == 0), "kg_stream")
-    for name, shown in (("load", f"KnowledgeGraph.load({graph.upper()}, mmap=True)"),
-                        ("subgraphs", f"{N_SEEDS} x kg.subgraph([seed], hops=2, max_nodes=64)"),
-                        ("texts", f"{N_TEXTS:,} short texts naming random entities (for the link step)"),
-                        ("index", "DiskAliasIndex.build(kg)  (what EntityLinker(kg, index='disk') builds once)"),
-                        ("link", f"EntityLinker(kg, index='disk', disambiguate='prior').warm_up(); "
-                                 f"link_batch({N_TEXTS:,} texts)  (opens the index built by the step before)")):
+    for name, shown in later_commands(graph).items():
         steps[name] = run_step(name, [py, me, "--step", name, "--workdir", str(work), "--graph", graph], work, shown)
     same = None
     if (work / "kg_stream" / "meta.json").exists() and (work / "kg_rdf" / "meta.json").exists():
