@@ -78,10 +78,7 @@ def _run_section(run: dict, title: str) -> list[str]:
            f"{gen.get('triples', 0):,} triples, {disk['dump_nt_gz_mb']:.1f} MB gzip. "
            f"Saved graph: {disk['saved_graph_mb']:.1f} MB "
            f"(`{run['graph_used_for_load_subgraphs_link']}`, used for load, subgraphs and linking).", "",
-           *[f"Steps {', '.join(r['steps'])} were run again on the kept workdir by `{r['command']}` "
-             f"({r['date']}, commit {r.get('commit') or 'not recorded'}, load average at start "
-             f"{r['machine']['loadavg_start'][0]:.2f}): their rows below are from that rerun.\n"
-             for r in run.get("reruns", [])],
+           *_reruns(run),
            "| step | what | wall (s) | CPU (s) | peak RSS (MB) | measured inside the step |",
            "|---|---|---:|---:|---:|---|"]
     for name, step in run["steps"].items():
@@ -91,6 +88,20 @@ def _run_section(run: dict, title: str) -> list[str]:
                    f"{step['peak_rss_mb']:.0f} | {_inside(name, step)} |")
     out.append("")
     return out
+
+
+def _reruns(run: dict) -> list[str]:
+    """Which rerun each re-measured step's row comes from (the last one that ran it)."""
+    reruns = run.get("reruns", [])
+    last = {step: k for k, r in enumerate(reruns) for step in r["steps"]}
+    out = []
+    for k, r in enumerate(reruns):
+        mine = [step for step in r["steps"] if last[step] == k]
+        if mine:
+            out.append(f"Rows {', '.join(mine)}: run again on the kept workdir by `{r['command']}` ({r['date']}, "
+                       f"commit {r.get('commit') or 'not recorded'}, load average at start "
+                       f"{r['machine']['loadavg_start'][0]:.2f}).")
+    return out + [""] if out else []
 
 
 def _reading(runs: list[dict]) -> list[str]:
