@@ -12,10 +12,17 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 
+def fold_alias(s: str) -> str:
+    """NFKC, casefolded, ``_`` read as a space: :func:`normalize_alias` before its whitespace
+    collapse. Character by character except NFKC's composition, which never crosses a line feed,
+    so a block of names joined by ``\n`` can be folded at once and split again."""
+    return unicodedata.normalize("NFKC", s).casefold().replace("_", " ")
+
+
 def normalize_alias(s: str) -> str:
     """The form under which names are matched: NFKC, casefolded, ``_`` read as a space,
     whitespace runs collapsed to one space, stripped. The entity linker uses the same function."""
-    return " ".join(unicodedata.normalize("NFKC", s).casefold().replace("_", " ").split())
+    return " ".join(fold_alias(s).split())
 
 
 class StringTable(Sequence):

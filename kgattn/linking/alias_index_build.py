@@ -31,7 +31,6 @@ import re
 import shutil
 import tempfile
 import time
-import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -39,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from kgattn.errors import ConfigError
+from kgattn.graph.strings import fold_alias
 from kgattn.linking.gazetteer import TableOptions, prior_arrays
 from kgattn.linking.text import key_of_folded
 from kgattn.persistence import atomic_path, write_manifest
@@ -144,11 +144,9 @@ def write_index(directory: Path, trie, pieces: np.ndarray, arrays: dict[str, np.
 
 
 def _block_names(names, a: int, b: int) -> tuple[list[str], list[str]]:
-    """Names of nodes ``a:b`` (flattened) and their NFKC-casefolded forms, decoded per block.
-
-    Joined by ``\\n`` and normalised at once: NFKC never composes across a line feed (a starter
-    that combines with nothing) and casefold maps character by character, so splitting afterwards
-    gives each name's own normal form. A block whose names hold a line feed goes name by name.
+    """Names of nodes ``a:b`` (flattened) and their :func:`~kgattn.graph.strings.fold_alias`
+    forms, decoded and folded per block: joined by ``\\n``, folded at once and split again (see
+    ``fold_alias``). A block whose names hold a line feed goes name by name.
     """
     v0, v1 = int(names.ptr[a]), int(names.ptr[b])
     offsets = np.asarray(names.values.offsets[v0:v1 + 1])
@@ -158,11 +156,11 @@ def _block_names(names, a: int, b: int) -> tuple[list[str], list[str]]:
         return [], []
     if not (raw == 10).any():
         joined = np.insert(raw, offsets[1:-1] - offsets[0], 10).tobytes().decode("utf-8")
-        folded = unicodedata.normalize("NFKC", joined).casefold().replace("_", " ").split("\n")
+        folded = fold_alias(joined).split("\n")
         if len(folded) == n:
             return joined.split("\n"), folded
     plain = [names.values[v0 + i] for i in range(n)]
-    return plain, [unicodedata.normalize("NFKC", s).casefold().replace("_", " ") for s in plain]
+    return plain, [fold_alias(s) for s in plain]
 
 
 class _Matchable:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import regex
 
-from kgattn.graph.strings import normalize_alias
+from kgattn.graph.strings import fold_alias, normalize_alias
 
 _TOKEN = regex.compile(r"[\p{L}\p{N}\p{M}]+|\S")
 
@@ -54,7 +54,13 @@ class Tokens:
 
 def split_normalized(s: str) -> list[str]:
     """Normalise and split a string into the pieces used as match keys (alias side)."""
-    return _TOKEN.findall(normalize_alias(s))
+    return _pieces_of_folded(fold_alias(s))
+
+
+def _pieces_of_folded(folded: str) -> list[str]:
+    """:func:`split_normalized` of a string already :func:`~kgattn.graph.strings.fold_alias`-ed
+    (whitespace collapsed as :func:`~kgattn.graph.strings.normalize_alias` does)."""
+    return _TOKEN.findall(" ".join(folded.split()))
 
 
 def alias_key(s: str) -> str:
@@ -63,12 +69,12 @@ def alias_key(s: str) -> str:
 
 
 def key_of_folded(folded: str) -> str:
-    """:func:`alias_key` of a name already NFKC-normalised, casefolded and with ``_`` as a space
-    (the bulk path of the disk alias index folds a whole block of names at once)."""
+    """:func:`alias_key` of a name already :func:`~kgattn.graph.strings.fold_alias`-ed (the bulk
+    path of the disk alias index folds a whole block of names at once)."""
     if folded.isascii() and folded.replace(" ", "").isalnum() and "  " not in folded \
             and folded[0] != " " and folded[-1] != " ":
         return folded  # ASCII words between single spaces: each word is one piece already
-    return " ".join(_TOKEN.findall(" ".join(folded.split())))
+    return " ".join(_pieces_of_folded(folded))
 
 
 _SENTENCE_END = frozenset(".!?")
