@@ -39,7 +39,7 @@ import numpy as np
 
 from kgattn.errors import ConfigError
 from kgattn.graph.strings import fold_alias
-from kgattn.linking.gazetteer import TableOptions, prior_arrays
+from kgattn.linking.gazetteer import MatchableKeys, TableOptions, prior_arrays
 from kgattn.linking.text import key_of_folded
 from kgattn.persistence import atomic_path, write_manifest
 
@@ -163,32 +163,6 @@ def _block_names(names, a: int, b: int) -> tuple[list[str], list[str]]:
     return plain, [fold_alias(s) for s in plain]
 
 
-class _Matchable:
-    """:meth:`AliasTable._matchable <kgattn.linking.gazetteer.AliasTable._matchable>`, key by key the
-    same answer, with a fast path: a key whose first piece is all letters and not a stop word has a
-    letter and a piece that can carry a name; the other keys ask per piece (memoised over a block)."""
-
-    def __init__(self, options: TableOptions, stop: frozenset[str]):
-        self.options, self.stop = options, stop
-        self.seen: dict[str, tuple[bool, bool]] = {}  # piece -> (has a letter, can carry a name)
-
-    def _facts(self, piece: str) -> tuple[bool, bool]:
-        facts = self.seen[piece] = (any(c.isalpha() for c in piece),
-                                    piece not in self.stop and any(c.isalnum() for c in piece))
-        return facts
-
-    def __call__(self, key: str) -> bool:
-        n = key.count(" ") + 1
-        if n > self.options.max_pieces or len(key) - n + 1 < self.options.min_length:
-            return False
-        first = key.split(" ", 1)[0]
-        if first.isalpha() and first not in self.stop:
-            return True
-        seen = self.seen
-        facts = [seen.get(p) or self._facts(p) for p in key.split(" ")]
-        return any(f[0] for f in facts) and any(f[1] for f in facts)
-
-
 def _block_keys(folded: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Distinct keys of a block, each name's key index into them, and which names have a key."""
     local: dict[str, int] = {}
@@ -221,7 +195,7 @@ def _spill_blocks(kg, spill: Path, options: TableOptions, stop: frozenset[str], 
         first[(ptr[a:b][counts > 0] - ptr[a])] = True
         keys, key_of, keep = _block_keys(folded)
         cased = np.fromiter((s[:1].isupper() for s in plain), dtype=bool, count=len(plain))
-        matchable = np.fromiter(map(_Matchable(options, stop), keys), dtype=bool, count=len(keys))
+        matchable = np.fromiter(map(MatchableKeys(options, stop), keys), dtype=bool, count=len(keys))
         i = len(sizes)
         (spill / f"{i}.keys").write_text("\n".join(map(escape, keys) if needs_escape("".join(keys)) else keys),
                                          encoding="utf-8")
@@ -296,8 +270,7 @@ def build_index(kg, directory: str | Path, options: TableOptions, stop: frozense
         lap("trie")
         pairs, matchable, pieces = _numbered_pairs(spill, sizes, trie, counts or {})
         lap("ids")
-        degree = np.asarray(kg.degree.numpy(), dtype=np.float64)
-        arrays = prior_arrays(pairs, len(trie), degree, options.prior)
+        arrays = prior_arrays(pairs, len(trie), kg.degree, options.prior)
         del pairs
         arrays["matchable"] = matchable
         lap("arrays")

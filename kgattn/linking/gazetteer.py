@@ -83,14 +83,44 @@ def _hash_strings(items: Iterable[str]) -> str:
     return h.hexdigest()[:16]
 
 
-def prior_arrays(pairs: dict[str, np.ndarray], num_keys: int, degree: np.ndarray, w: PriorWeights) -> dict:
-    """``ptr``, ``nodes``, ``prior``, ``cased`` of a table from its ``(key, node)`` pairs.
+class MatchableKeys:
+    """``test(key)``: whether a key is matched free in text. Not when it has more than
+    ``max_pieces`` pieces or fewer than ``min_length`` characters (spaces excluded), nor when no
+    piece has a letter, nor when every piece is a stop word or punctuation (those carry no name on
+    their own). A key whose first piece is all letters and not a stop word passes at once; the
+    other keys ask per piece, memoised (one instance per table or per block of a disk build)."""
+
+    def __init__(self, options: TableOptions, stop: frozenset[str]):
+        self.options, self.stop = options, stop
+        self.seen: dict[str, tuple[bool, bool]] = {}  # piece -> (has a letter, can carry a name)
+
+    def _facts(self, piece: str) -> tuple[bool, bool]:
+        facts = self.seen[piece] = (any(c.isalpha() for c in piece),
+                                    piece not in self.stop and any(c.isalnum() for c in piece))
+        return facts
+
+    def __call__(self, key: str) -> bool:
+        n = key.count(" ") + 1
+        if n > self.options.max_pieces or len(key) - n + 1 < self.options.min_length:
+            return False
+        first = key.split(" ", 1)[0]
+        if first.isalpha() and first not in self.stop:
+            return True
+        seen = self.seen
+        facts = [seen.get(p) or self._facts(p) for p in key.split(" ")]
+        return any(f[0] for f in facts) and any(f[1] for f in facts)
+
+
+def prior_arrays(pairs: dict[str, np.ndarray], num_keys: int, degree, w: PriorWeights) -> dict:
+    """``ptr``, ``nodes``, ``prior``, ``cased`` of a table from its ``(key, node)`` pairs and the
+    graph's node degrees (``kg.degree``: a tensor or an array).
 
     ``pairs``: ``key`` and ``node`` int [P], ``label`` and ``cased`` bool [P], optional ``count``
     float64 [P] (absent: every count 0). Repeated ``(key, node)`` pairs merge (label and cased OR'd);
     the prior is the softmax of the module docstring's logit within each key (every key must have
     a pair); candidates come best first, ties by node index, so the order is deterministic.
     """
+    degree = np.asarray(degree, dtype=np.float64)
     key, node = pairs["key"].astype(np.int64), pairs["node"].astype(np.int64)
     span = int(node.max()) + 1 if node.size else 1
     if node.size and (int(key.max()) + 1) * span < 2**62:
@@ -230,21 +260,10 @@ class AliasTable:
             c = counts.get(k)
             if c:
                 pairs["count"][p] = c.get(node, 0.0)
-        degree = np.asarray(kg.degree.numpy() if hasattr(kg.degree, "numpy") else kg.degree, dtype=np.float64)
-        arrays = prior_arrays(pairs, len(keys), degree, options.prior)
+        arrays = prior_arrays(pairs, len(keys), kg.degree, options.prior)
         ptr, nodes, prior, cased = arrays["ptr"], arrays["nodes"], arrays["prior"], arrays["cased"]
-        matchable = np.fromiter((cls._matchable(k, options, stop) for k in keys), dtype=bool, count=len(keys))
+        matchable = np.fromiter(map(MatchableKeys(options, stop), keys), dtype=bool, count=len(keys))
         return cls(keys, ptr, nodes, prior, cased, matchable, kg.fingerprint, options)
-
-    @staticmethod
-    def _matchable(key: str, options: TableOptions, stop: frozenset[str]) -> bool:
-        pieces = key.split(" ")
-        if len(pieces) > options.max_pieces or len(key) - len(pieces) + 1 < options.min_length:
-            return False
-        if not any(c.isalpha() for c in key):
-            return False
-        # Pieces that are stop words or punctuation carry no name on their own.
-        return any(p not in stop and any(c.isalnum() for c in p) for p in pieces)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
