@@ -32,8 +32,6 @@ def write_results(run: dict, results_dir: Path) -> None:
     print("\n".join(streaming_estimate(sorted(data.get("streaming_runs", {}).values(), key=lambda r: r["edges"]))))
 
 
-
-
 def _fmt(x, spec: str = ".2f") -> str:
     return "n/a" if x is None else format(x, spec)
 

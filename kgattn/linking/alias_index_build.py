@@ -200,19 +200,22 @@ def _spill_blocks(kg, spill: Path, options: TableOptions, stop: frozenset[str], 
         (spill / f"{i}.keys").write_text("\n".join(map(escape, keys) if needs_escape("".join(keys)) else keys),
                                          encoding="utf-8")
         np.savez(spill / f"{i}.npz", matchable=matchable, pieces=piece_hashes(set(" ".join(keys).split(" ")) - {""}),
-                 key=key_of[keep],
-                 node=node[keep], label=first[keep], cased=cased[keep])
+                 key=key_of[keep], node=node[keep], label=first[keep], cased=cased[keep])
         sizes.append(int(keep.sum()))
         a = b
     return sizes
 
 
+def _block_spilled_keys(spill: Path, i: int) -> list[str]:
+    """Block ``i``'s distinct keys (escaped), read back from its spill file."""
+    text = (spill / f"{i}.keys").read_text(encoding="utf-8")
+    return text.split("\n") if text else []
+
+
 def _spilled_keys(spill: Path, blocks: int) -> Iterator[str]:
     """Pass 2's input: every block's keys, read back from the spill files."""
     for i in range(blocks):
-        text = (spill / f"{i}.keys").read_text(encoding="utf-8")
-        if text:
-            yield from text.split("\n")
+        yield from _block_spilled_keys(spill, i)
 
 
 def _numbered_pairs(spill: Path, sizes: list[int], trie, counts: Mapping[str, Mapping[int, float]]):
@@ -227,8 +230,7 @@ def _numbered_pairs(spill: Path, sizes: list[int], trie, counts: Mapping[str, Ma
     matchable = np.zeros(len(trie), dtype=bool)
     pieces, at = [], 0
     for i, size in enumerate(sizes):
-        text = (spill / f"{i}.keys").read_text(encoding="utf-8")
-        keys = text.split("\n") if text else []
+        keys = _block_spilled_keys(spill, i)
         ids = np.fromiter(map(trie.key_id, keys), dtype=np.int64, count=len(keys))
         with np.load(spill / f"{i}.npz") as z:
             block = {name: z[name] for name in z.files}
