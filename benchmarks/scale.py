@@ -4,6 +4,7 @@ One command::
 
     python benchmarks/scale.py --edges 2000000 [--workdir DIR] [--keep] [--skip-memory-import] [--skip-tsv]
     python benchmarks/scale.py --workdir DIR --base RUN.json --only load,subgraphs,index,link   # rerun, kept dir
+    python benchmarks/scale.py --workdir DIR --base RUN.json --only import_tsv_stream          # the TSV import too
 
 Steps, each in its own process (wall time, CPU time and peak RSS of that process, from ``os.wait4``):
 
@@ -17,6 +18,9 @@ Steps, each in its own process (wall time, CPU time and peak RSS of that process
    20M edges it is left out unless ``--force-in-memory`` (~800 bytes of RSS per triple);
 4. ``import_tsv``: ``KnowledgeGraph.from_triples(triples.tsv.gz, names=..., relation_names=...)``
    then ``save`` (labels only); ``--skip-tsv`` leaves it out (and above 20M edges, as step 3);
+   ``import_tsv_stream``: the same files through the bounded-memory TSV import
+   (``KnowledgeGraph.import_triples(..., streaming=True)``), checked to write the same fingerprint
+   when both ran; ``--skip-tsv-stream`` leaves it out;
 5. ``load``: ``KnowledgeGraph.load(kg, mmap=True)`` (time inside the process, and the
    process's RSS right after it; the import checked its output once, so this load skips the
    range checks, which are timed on their own too, as is ``load(check=False)``);
@@ -79,6 +83,18 @@ def step_import_tsv(work: Path) -> dict:
         kg.save(tmp)
     return {"parse_s": t1 - t0, "save_s": time.perf_counter() - t1, "nodes": kg.num_nodes,
             "edges": kg.num_edges, "relations": kg.num_relations}
+
+
+def step_import_tsv_stream(work: Path) -> dict:
+    from kgattn.graph.stream_triples import import_triples
+
+    d, report = work / "dump", {}
+    t0 = time.perf_counter()
+    manifest = import_triples(d / "triples.tsv.gz", work / "kg_tsv_stream", names=d / "names.tsv.gz",
+                              relation_names=d / "relations.tsv.gz", report=report)
+    return {"import_s": time.perf_counter() - t0, "stage_s": report["seconds"], "nodes": manifest["num_nodes"],
+            "edges": manifest["num_edges"], "relations": manifest["num_relations"],
+            "fingerprint": manifest["fingerprint"]}
 
 
 def step_load(work: Path, graph: str) -> dict:
@@ -224,7 +240,8 @@ def step_import_stream(work: Path) -> dict:
             "fingerprint": manifest["fingerprint"]}
 
 
-STEPS = {"import_stream": step_import_stream, "import_tsv": step_import_tsv, "load": step_load,
+STEPS = {"import_stream": step_import_stream, "import_tsv": step_import_tsv,
+         "import_tsv_stream": step_import_tsv_stream, "load": step_load,
          "subgraphs": step_subgraphs, "texts": step_texts, "index": step_index, "link": step_link}
 
 
@@ -254,7 +271,7 @@ def run_step(name: str, argv: list[str], work: Path, shown: str) -> dict:
 
 def child(step: str, work: Path, graph: str) -> None:
     fn = STEPS[step]
-    res = fn(work) if step in ("import_tsv", "import_stream") else fn(work, graph)
+    res = fn(work) if step in IMPORT_STEPS else fn(work, graph)
     (work / f"{step}.json").write_text(json.dumps(res, indent=1))
 
 
@@ -265,6 +282,10 @@ def machine() -> dict:
 
 
 LATER_STEPS = ("load", "subgraphs", "texts", "index", "link")
+IMPORT_STEPS = ("import_stream", "import_tsv", "import_tsv_stream")
+TSV_STREAM_COMMAND = ("KnowledgeGraph.import_triples(triples.tsv.gz, KG_TSV_STREAM, streaming=True, names=names.tsv.gz, "
+                      "relation_names=relations.tsv.gz)  (= kgattn kg import triples.tsv.gz --streaming, "
+                      "with the relation names)")
 
 
 def later_commands(graph: str) -> dict[str, str]:
@@ -286,11 +307,12 @@ def rerun_later_steps(args) -> dict:
     me = str(Path(__file__).resolve())
     info = machine()
     for name in args.only.split(","):
-        if name not in LATER_STEPS:
-            raise SystemExit(f"--only takes steps among {', '.join(LATER_STEPS)}; got {name!r}")
-        shown = later_commands(graph)[name]
+        if name not in (*LATER_STEPS, "import_tsv_stream"):
+            raise SystemExit(f"--only takes steps among {', '.join(LATER_STEPS)}, import_tsv_stream; got {name!r}")
+        shown = TSV_STREAM_COMMAND if name == "import_tsv_stream" else later_commands(graph)[name]
         run["steps"][name] = run_step(name, [sys.executable, me, "--step", name, "--workdir", str(work), "--graph", graph],
                                       work, shown)
+    _same_tsv_fingerprint(run["steps"], work)
     run["steps"]["disk"]["alias_index_mb"] = sum(p.stat().st_size for p in (work / "cache").rglob("*") if p.is_file()) / 2**20
     info["loadavg_end"] = os.getloadavg()
     reruns = run.setdefault("reruns", [run.pop("rerun")] if "rerun" in run else [])
@@ -298,6 +320,14 @@ def rerun_later_steps(args) -> dict:
                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": info,
                    "commit": _commit()})
     return run
+
+
+def _same_tsv_fingerprint(steps: dict, work: Path) -> None:
+    """Whether the streamed TSV import wrote the graph the in-memory one did (when both ran)."""
+    a, b = work / "kg_tsv" / "meta.json", work / "kg_tsv_stream" / "meta.json"
+    if "import_tsv_stream" in steps and a.exists() and b.exists():
+        steps["import_tsv_stream"]["same_fingerprint_as_in_memory_tsv"] = (
+            json.loads(a.read_text())["fingerprint"] == json.loads(b.read_text())["fingerprint"])
 
 
 def _commit() -> str | None:
@@ -336,6 +366,10 @@ def run_all(args) -> dict:
         steps["import_tsv"] = run_step("import_tsv", [py, me, "--step", "import_tsv", "--workdir", str(work)], work,
                                        "KnowledgeGraph.from_triples(triples.tsv.gz, names=names.tsv.gz, "
                                        "relation_names=relations.tsv.gz).save(KG_TSV)")
+    if not args.skip_tsv_stream:
+        steps["import_tsv_stream"] = run_step("import_tsv_stream", [py, me, "--step", "import_tsv_stream", "--workdir",
+                                                                    str(work)], work, TSV_STREAM_COMMAND)
+    _same_tsv_fingerprint(steps, work)
     graph = next((g for g, step in (("kg_stream", "import_stream"), ("kg_rdf", "import_rdf"), ("kg_tsv", "import_tsv"))
                   if steps.get(step, {}).get("returncode") == 0), "kg_stream")
     for name, shown in later_commands(graph).items():
@@ -367,7 +401,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-memory-import", action="store_true",
                    help="leave out the in-memory importer (kgattn kg import --no-streaming)")
-    p.add_argument("--skip-tsv", action="store_true", help="leave out the TSV import")
+    p.add_argument("--skip-tsv", action="store_true", help="leave out the in-memory TSV import")
+    p.add_argument("--skip-tsv-stream", action="store_true", help="leave out the streaming TSV import")
     p.add_argument("--force-in-memory", action="store_true",
                    help=f"run the in-memory importers above {IN_MEMORY_MAX_EDGES:,} edges too (needs ~1.2 KB RAM per edge)")
     p.add_argument("--no-write", action="store_true", help="do not update benchmarks/results/scale.*")

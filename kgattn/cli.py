@@ -322,23 +322,31 @@ def kg_import(source: Annotated[str, typer.Argument(
               names: Annotated[Optional[Path], typer.Option(help="id<TAB>name file for a TSV graph.")] = None,
               streaming: Annotated[Optional[bool], typer.Option(
                   "--streaming/--no-streaming",
-                  help="Stream N-Triples (.nt/.nt.gz) to disk in bounded memory (same saved graph). "
-                       "Default: stream N-Triples inputs of 64 MiB or more.")] = None,
+                  help="Stream N-Triples (.nt/.nt.gz) or a TSV of triples to disk in bounded memory "
+                       "(same saved graph). Default: stream such inputs of 64 MiB or more.")] = None,
               progress: ProgressOpt = True) -> None:
     """Import a graph and save it (arrays + JSON) for fast loading with KnowledgeGraph.load.
 
-    N-Triples files of 64 MiB or more (or any, with --streaming) are imported by streaming:
-    parsed in chunks and sorted on disk, so memory stays bounded (see kgattn.graph.streaming).
+    N-Triples and TSV files of 64 MiB or more (or any, with --streaming) are imported by streaming:
+    parsed in chunks and sorted on disk, so memory stays bounded (kgattn.graph.streaming,
+    kgattn.graph.stream_triples).
     """
     from kgattn.pipeline.rundir import atomic_path
     from kgattn.pipeline.spec import KGSpec
     from kgattn.pipeline.stages import Components
 
     if source not in ("wordnet", "fb15k237") and Path(source).is_file():
+        from kgattn.graph.stream_triples import import_triples, use_streaming_triples
         from kgattn.graph.streaming import import_ntriples, use_streaming
 
-        if use_streaming(Path(source), format, "auto" if streaming is None else streaming):
-            m = import_ntriples(Path(source), out, progress=progress)
+        when = "auto" if streaming is None else streaming
+        if KGSpec(path=Path(source), format=format).kind == "tsv":
+            m = import_triples(Path(source), out, names=names, progress=progress) \
+                if use_streaming_triples(Path(source), when) else None
+        else:
+            m = import_ntriples(Path(source), out, progress=progress) if use_streaming(Path(source), format, when) \
+                else None
+        if m is not None:
             typer.echo(f"saved {m['num_nodes']:,} nodes, {m['num_edges']:,} edges, {m['num_relations']} relations "
                        f"to {out} (streaming import)")
             return

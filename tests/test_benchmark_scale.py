@@ -68,7 +68,9 @@ def test_scale_command_runs_every_step(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     run = json.loads(proc.stdout[proc.stdout.index("\n{") + 1:])
     steps = run["steps"]
-    assert {"generate", "import_stream", "import_rdf", "import_tsv", "load", "subgraphs", "index", "link"} <= set(steps)
+    assert {"generate", "import_stream", "import_rdf", "import_tsv", "import_tsv_stream", "load", "subgraphs", "index",
+            "link"} <= set(steps)
+    assert steps["import_tsv_stream"]["same_fingerprint_as_in_memory_tsv"] is True
     assert run["graph_used_for_load_subgraphs_link"] == "kg_stream"
     assert steps["disk"]["same_fingerprint_stream_vs_memory"] is True
     assert all(steps[s]["returncode"] == 0 and steps[s]["peak_rss_mb"] > 0 for s in steps if s != "disk")

@@ -15,10 +15,8 @@ Every array is a plain ``.npy`` file on disk (:mod:`kgattn.graph.saved`), so
 :meth:`KnowledgeGraph.load` memory-maps a graph of millions of nodes in milliseconds; nothing is
 pickled.
 
-The store sits above its readers: :meth:`KnowledgeGraph.from_rdf`, :meth:`~KnowledgeGraph.from_triples`,
-:meth:`~KnowledgeGraph.from_networkx` and :meth:`~KnowledgeGraph.union` call a reader that returns
-plain parts (:mod:`kgattn.graph.parts`) and build the store from them; no reader imports this
-module (see :mod:`kgattn.graph`).
+The store sits above its readers: ``from_rdf``, ``from_triples``, ``from_networkx``, ``union``... call
+a reader returning plain parts (:mod:`kgattn.graph.parts`); no reader imports this module.
 """
 from __future__ import annotations
 
@@ -174,13 +172,10 @@ class KnowledgeGraph(Neighbourhoods):
     @classmethod
     def from_triples(cls, path, names=None, sep: str = "\t", add_inverse: bool = False,
                      relation_names=None, *, max_line_length: int = MAX_LINE_LENGTH) -> "KnowledgeGraph":
-        """Build from ``head<sep>relation<sep>tail`` lines (one file or several; gzip ok).
-
-        ``names``: optional ``id<sep>name`` file(s) giving node labels (ids missing from it keep
-        their id as label); ``relation_names``: optional ``relation<sep>readable name`` file(s).
-        A line longer than ``max_line_length`` characters is refused, naming file and line. See
-        :func:`kgattn.graph.triples.read_triples`.
-        """
+        """Build from ``head<sep>relation<sep>tail`` lines (one file or several; gzip ok), in memory
+        (:meth:`import_triples` streams). ``names``: ``id<sep>name`` file(s) of node labels (unnamed
+        nodes keep their id); ``relation_names``: ``relation<sep>readable name`` file(s). A line over
+        ``max_line_length`` characters is refused, naming file and line (:func:`~kgattn.graph.triples.read_triples`)."""
         return cls.from_parts(read_triples(path, names=names, sep=sep, relation_names=relation_names,
                                            max_line_length=max_line_length), add_inverse=add_inverse)
 
@@ -191,12 +186,9 @@ class KnowledgeGraph(Neighbourhoods):
                  max_literal_length: int = MAX_LITERAL_LENGTH) -> "KnowledgeGraph":
         """Build from RDF files (Turtle, N-Triples, N-Quads, TriG, N3, RDF/XML, JSON-LD; ``.gz`` ok).
 
-        ``allow_remote=True`` lets JSON-LD contexts be fetched from ``http(s)`` URLs, each within
-        ``remote_timeout`` seconds; by default parsing never touches the network. A literal longer
-        than ``max_literal_length`` characters is refused. See :func:`kgattn.graph.rdf.read_rdf`
-        for the other arguments and how triples map to nodes, names and edges, and
-        :mod:`kgattn.graph.rdf_parse` for what parsing may do.
-        """
+        ``allow_remote=True`` lets JSON-LD contexts be fetched from ``http(s)`` URLs (``remote_timeout``
+        seconds each); by default parsing never touches the network. A literal over ``max_literal_length``
+        characters is refused. Mapping: :func:`kgattn.graph.rdf.read_rdf`; parsing: :mod:`kgattn.graph.rdf_parse`."""
         return cls.from_parts(read_rdf(path_or_paths, format=format, language=language, engine=engine,
                                        type_edges=type_edges, allow_remote=allow_remote,
                                        remote_timeout=remote_timeout, max_literal_length=max_literal_length),
@@ -206,14 +198,11 @@ class KnowledgeGraph(Neighbourhoods):
     def import_rdf(cls, path_or_paths, out, *, streaming: bool | str = "auto", format: str | None = None,
                    language: str | None = "en", type_edges: bool = False, progress: bool = False,
                    **from_rdf_options) -> "KnowledgeGraph":
-        """Import RDF files into the saved-graph directory ``out`` (written atomically), then
-        :meth:`load` it (memory-mapped).
+        """Import RDF files into the saved-graph directory ``out`` (written atomically), then :meth:`load` it.
 
-        ``streaming=True`` reads N-Triples (``.nt``, ``.nt.gz``) in bounded memory, straight to
-        disk (:mod:`kgattn.graph.streaming`; same arrays and fingerprint as ``from_rdf`` +
-        ``save``; ``progress`` shows bars); ``"auto"`` streams N-Triples inputs of 64 MiB or
-        more; ``False`` is ``from_rdf(...).save(out)`` (any format; ``from_rdf_options`` go there).
-        """
+        ``streaming=True`` reads N-Triples (``.nt``, ``.nt.gz``) in bounded memory, straight to disk
+        (:mod:`kgattn.graph.streaming`; same fingerprint as ``from_rdf`` + ``save``; ``progress`` shows
+        bars); ``"auto"``: N-Triples of 64 MiB or more; ``False``: ``from_rdf(...).save(out)``, any format."""
         from kgattn.graph.streaming import import_ntriples, use_streaming
         from kgattn.persistence import atomic_path
 
@@ -225,6 +214,22 @@ class KnowledgeGraph(Neighbourhoods):
                               **from_rdf_options)
             with atomic_path(out) as tmp:
                 kg.save(tmp)
+        return cls.load(out)
+
+    @classmethod
+    def import_triples(cls, path, out, *, streaming: bool | str = "auto", progress: bool = False,
+                       **from_triples_options) -> "KnowledgeGraph":
+        """Import triple files (the arguments of :meth:`from_triples`) into the saved-graph directory
+        ``out`` (written atomically), then :meth:`load` it. ``streaming`` as for :meth:`import_rdf`:
+        bounded memory (:mod:`kgattn.graph.stream_triples`), same fingerprint; ``"auto"``: 64 MiB or more."""
+        from kgattn.graph.stream_triples import import_triples, use_streaming_triples
+        from kgattn.persistence import atomic_path
+
+        if use_streaming_triples(path, streaming):
+            import_triples(path, out, progress=progress, **from_triples_options)
+        else:
+            with atomic_path(out) as tmp:
+                cls.from_triples(path, **from_triples_options).save(tmp)
         return cls.load(out)
 
     @classmethod
@@ -395,8 +400,7 @@ class KnowledgeGraph(Neighbourhoods):
                 "type_vocab": self._types.vocab, "attr_vocab": self._attr_keys.vocab}
 
     def _compute_fingerprint(self) -> str:
-        """SHA-256 of the strings and every non-derived array (:func:`~kgattn.graph.npy_files.content_fingerprint`,
-        shared with the streaming importer, which hashes the same arrays from files)."""
+        """SHA-256 of the strings and non-derived arrays (:func:`~kgattn.graph.npy_files.content_fingerprint`)."""
         items = []
         for name, arr in self._arrays().items():
             if name in self._DERIVED:
@@ -415,16 +419,12 @@ class KnowledgeGraph(Neighbourhoods):
 
     @classmethod
     def load(cls, directory, mmap: bool = True, verify: bool = False, check: bool = True) -> "KnowledgeGraph":
-        """Read a graph written by :meth:`save`.
+        """Read a graph written by :meth:`save`; ``mmap=True`` maps the arrays copy-on-write.
 
-        ``mmap=True`` maps the arrays copy-on-write: pages are read when touched. Every load
-        checks the shapes, pointer ends and index ranges of the arrays (one vectorised pass over
-        each index array), so a damaged or hostile directory raises
-        :class:`~kgattn.errors.SavedFileError` naming the file instead of reading out of range
-        (about 0.2 s per 10M edges, once per unchanged files; ``check=False`` skips it).
-        ``verify=True`` also recomputes the fingerprint and raises
-        :class:`~kgattn.errors.FingerprintMismatchError` when the files were altered.
-        """
+        Shapes, pointer ends and index ranges are checked (:func:`~kgattn.graph.saved.read_graph`:
+        a damaged directory raises :class:`~kgattn.errors.SavedFileError` naming the file; once per
+        unchanged files; ``check=False`` skips it). ``verify=True`` also recomputes the fingerprint
+        (:class:`~kgattn.errors.FingerprintMismatchError` when the files were altered)."""
         d = Path(directory)
         a, meta = read_graph(d, mmap=mmap, check=check or verify)
         kg = cls(ids=StringTable(a["ids.blob"], a["ids.offsets"]), id_order=a.get("id_order"),

@@ -267,6 +267,9 @@ def spill_ntriples(paths: list[Path], scratch: Path, language: str | None, type_
     try:
         for path in paths:
             spiller.read_file(path, bar)
+    except BaseException:
+        spiller.spills.remove()  # closes the spill files (their folder goes with the import)
+        raise
     finally:
         if bar is not None:
             with contextlib.suppress(Exception):

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -99,28 +100,54 @@ def import_ntriples(path_or_paths, out, *, language: str | None = "en", type_edg
         raise UnknownFormatError(f"{', '.join(map(str, paths))}: the streaming import reads N-Triples "
                                  "(.nt, .nt.gz) only")
     source = ", ".join(str(p) for p in paths)
-    out = Path(out)
-    report = {} if report is None else report
-    timings = report.setdefault("seconds", {})
-    with atomic_path(out) as tmp:
-        tmp.mkdir(parents=True)
-        scratch = tmp / ".scratch"
-        scratch.mkdir()
+
+    def build(directory: Path, scratch: Path, report: dict) -> dict:
+        timings = report["seconds"]
         t0 = time.perf_counter()
         spills = spill_ntriples(paths, scratch, language, type_edges, chunk_triples, max_literal_length, progress)
         timings["parse"] = time.perf_counter() - t0
         report["spill_bytes"] = sum(f.stat().st_size for f in scratch.iterdir())
         try:
-            manifest = _build(spills, tmp, scratch, source, language, chunk_triples, range_edges, range_literals,
-                              progress, timings, add_inverse)
+            return _build(spills, directory, scratch, source, language, chunk_triples, range_edges, range_literals,
+                          progress, timings, add_inverse)
         finally:
             spills.remove()
+
+    return write_streamed(out, build, report)
+
+
+def write_streamed(out, build: Callable[[Path, Path, dict], dict], report: dict | None = None) -> dict:
+    """Run ``build(directory, scratch, report)`` in a temporary sibling of ``out`` (scratch files
+    in ``directory/.scratch``, removed after), write the manifest it returns last, rename the
+    directory to ``out`` and run the load-time range checks once on it (so that the first
+    :meth:`~kgattn.graph.KnowledgeGraph.load` skips them). Returns the manifest; ``report``
+    (``"seconds"`` per stage) is filled in place. On an error nothing is left at ``out``."""
+    report = {} if report is None else report
+    timings = report.setdefault("seconds", {})
+    with atomic_path(Path(out)) as tmp:
+        tmp.mkdir(parents=True)
+        scratch = tmp / ".scratch"
+        scratch.mkdir()
+        try:
+            manifest = build(tmp, scratch, report)
+        finally:
             remove_path(scratch)
         write_manifest(tmp / MANIFEST, KIND, FORMAT_VERSION, **manifest)
     t0 = time.perf_counter()
     read_graph(out, mmap=True, check=True, stamp_fresh=True)  # checked once here: the first load need not
     timings["check"] = time.perf_counter() - t0
     return manifest
+
+
+def streamed_manifest(directory: Path, strings_meta: dict, num_nodes: int, num_edges: int, meta: dict,
+                      timings: dict) -> dict:
+    """The manifest of a graph whose arrays are written in ``directory`` (fingerprint hashed from the files)."""
+    clock = time.perf_counter()
+    fingerprint = fingerprint_of_directory(directory, strings_meta)
+    timings["fingerprint"] = time.perf_counter() - clock
+    return {"arrays": sorted(_NOT_DERIVED + _DERIVED), "fingerprint": fingerprint, "num_nodes": num_nodes,
+            "num_edges": num_edges, "num_relations": len(strings_meta["relation_names"]), "metadata": meta,
+            **strings_meta}
 
 
 def _subjects(spills: Spills, n: int, chunk: int) -> np.ndarray:
@@ -216,12 +243,8 @@ def _build(spills: Spills, directory: Path, scratch: Path, source: str, language
     meta["import"] = "streaming"
     strings_meta = {"relation_names": rel_names, "relation_ids": rel_iris, "type_vocab": type_vocab,
                     "attr_vocab": attr_vocab}
-    timings["strings"], clock = time.perf_counter() - clock, time.perf_counter()
-    fingerprint = fingerprint_of_directory(directory, strings_meta)
-    timings["fingerprint"] = time.perf_counter() - clock
-    return {"arrays": sorted(_NOT_DERIVED + _DERIVED), "fingerprint": fingerprint,
-            "num_nodes": num_nodes, "num_edges": edges.num_edges, "num_relations": len(rel_names),
-            "metadata": meta, **strings_meta}
+    timings["strings"] = time.perf_counter() - clock
+    return streamed_manifest(directory, strings_meta, num_nodes, edges.num_edges, meta, timings)
 
 
 def fingerprint_of_directory(directory: Path, strings_meta: dict) -> str:

@@ -169,11 +169,20 @@ def _import_source(spec: _KGSourceFields, key: str):
         raise ConfigError(f"{key}.path: {path} does not exist")
     if path.is_dir():
         return KnowledgeGraph.load(path)
-    if spec.kind == "tsv":
-        return KnowledgeGraph.from_triples(path, names=spec.names, **spec.import_options())
     options = spec.import_options()
+    if spec.kind == "tsv":
+        from kgattn.graph.stream_triples import use_streaming_triples
+
+        if use_streaming_triples(path, "auto"):
+            return _streamed_graph("triples", [path, *([spec.names] if spec.names else [])],
+                                   lambda target: KnowledgeGraph.import_triples(path, target, streaming=True,
+                                                                                names=spec.names, **options),
+                                   {**options, "names": str(spec.names)})
+        return KnowledgeGraph.from_triples(path, names=spec.names, **options)
     if _streams(path, spec.format):
-        return _streamed_graph(path, options)
+        allowed = {k: v for k, v in options.items() if k in ("language", "add_inverse")}  # N-Triples has no contexts
+        return _streamed_graph("ntriples", [path], lambda target: KnowledgeGraph.import_rdf(
+            path, target, streaming=True, **allowed), options)
     return KnowledgeGraph.from_rdf(path, format=spec.format, **options)
 
 
@@ -183,17 +192,16 @@ def _streams(path: Path, format: str | None) -> bool:
     return use_streaming(path, format, "auto")
 
 
-def _streamed_graph(path: Path, options: dict):
-    """A large N-Triples file (:data:`kgattn.graph.streaming.STREAMING_THRESHOLD_BYTES` or more):
-    imported once in bounded memory into the graph cache (keyed by the file's path, size and
-    mtime and the options), then memory-mapped; the in-memory import would need about 0.8 KB of
-    RAM per triple."""
+def _streamed_graph(kind: str, files: list[Path], import_into, options: dict):
+    """A large N-Triples or triple file (:data:`kgattn.graph.streaming.STREAMING_THRESHOLD_BYTES`
+    or more): imported once in bounded memory (``import_into(target)``) into the graph cache,
+    keyed by the files' paths, sizes and mtimes and the options, then memory-mapped; the
+    in-memory import would need about 0.8 KB of RAM per triple."""
     from kgattn.graph import KnowledgeGraph
     from kgattn.graph.cache import source_key
     from kgattn.paths import cache_dir
 
-    target = cache_dir("graphs") / f"ntriples-{source_key('ntriples-stream', [path], options)}"
+    target = cache_dir("graphs") / f"{kind}-{source_key(f'{kind}-stream', files, options)}"
     if (target / "meta.json").is_file():
         return KnowledgeGraph.load(target)
-    allowed = {k: v for k, v in options.items() if k in ("language", "add_inverse")}  # N-Triples has no contexts
-    return KnowledgeGraph.import_rdf(path, target, streaming=True, **allowed)
+    return import_into(target)
