@@ -63,6 +63,11 @@ def streaming_estimate(runs: list[dict]) -> list[str]:
     return estimate(runs)
 
 
+#: The order the steps run in (the JSON stores them sorted by name).
+STEP_ORDER = ("generate", "import_stream", "import_rdf", "import_tsv", "import_tsv_stream", "load", "subgraphs", "texts",
+              "index", "link")
+
+
 def _run_section(run: dict, title: str) -> list[str]:
     gen = _get(run, "generate", "result", default={})
     disk = run["steps"]["disk"]
@@ -79,7 +84,8 @@ def _run_section(run: dict, title: str) -> list[str]:
            *_reruns(run),
            "| step | what | wall (s) | CPU (s) | peak RSS (MB) | measured inside the step |",
            "|---|---|---:|---:|---:|---|"]
-    for name, step in run["steps"].items():
+    for name in sorted(run["steps"], key=lambda n: STEP_ORDER.index(n) if n in STEP_ORDER else len(STEP_ORDER)):
+        step = run["steps"][name]
         if name == "disk":
             continue
         out.append(f"| {name} | `{step['command']}` | {step['wall_s']:.1f} | {step['cpu_s']:.1f} | "
@@ -154,6 +160,12 @@ def _inside(name: str, step: dict) -> str:
         return (f"{r['import_s']:.1f} s: parse {st['parse']:.1f}, node set {st['nodes']:.1f}, edges/CSR "
                 f"{st['edges']:.1f}, strings {st['strings']:.1f}, fingerprint {st['fingerprint']:.1f} s; "
                 f"spill files {r['spill_bytes'] / 2**20:,.0f} MB; {r['nodes']:,} nodes, {r['edges']:,} edges")
+    if name == "import_tsv_stream":
+        st, same = r["stage_s"], step.get("same_fingerprint_as_in_memory_tsv")
+        return (f"{r['import_s']:.1f} s: parse {st['parse']:.1f}, node set {st['nodes']:.1f}, edges/CSR "
+                f"{st['edges']:.1f}, strings {st['strings']:.1f}, fingerprint {st['fingerprint']:.1f} s; "
+                f"{r['nodes']:,} nodes, {r['edges']:,} edges"
+                + ("" if same is None else f"; {'same' if same else 'DIFFERENT'} fingerprint as import_tsv"))
     if name == "texts":
         return f"{r['texts']:,} texts naming {r['names']:,} entities"
     if name == "index":

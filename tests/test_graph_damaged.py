@@ -301,3 +301,23 @@ def test_range_checks_run_once_per_unchanged_files(saved, monkeypatch):
         KnowledgeGraph.load(d)
     assert len(calls) == 4
     assert not any(p.name.startswith("stamp") for p in d.iterdir())  # nothing written into the graph
+
+
+def test_checked_load_releases_the_pages_it_read_and_keeps_the_data(tmp_path):
+    """The range checks read every page of the index arrays; those pages are unmapped again
+    (release_pages) so a checked load of a large graph does not stay resident, and the arrays
+    still read back exactly (the pages come back from the file)."""
+    import numpy as np
+
+    from kgattn.graph import KnowledgeGraph
+    from kgattn.graph.saved import read_graph, release_pages
+
+    kg = KnowledgeGraph.from_arrays([f"n{i}" for i in range(50)], list(range(49)), list(range(1, 50)),
+                                    [i % 3 for i in range(49)], ["a", "b", "c"], add_inverse=True)
+    kg.save(tmp_path / "g")
+    arrays, _ = read_graph(tmp_path / "g", mmap=True, check=True)
+    for name, arr in kg._arrays().items():
+        np.testing.assert_array_equal(arrays[name], arr, err_msg=name)
+    in_memory = np.arange(5)
+    release_pages(in_memory)   # not a mapping: nothing happens
+    assert in_memory.tolist() == [0, 1, 2, 3, 4]

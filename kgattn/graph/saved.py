@@ -30,6 +30,7 @@ checks what it wrote, so its output loads at once. Nothing is written into the g
 from __future__ import annotations
 
 import hashlib
+import mmap
 import time
 from pathlib import Path
 
@@ -188,6 +189,7 @@ def check_arrays(a: dict[str, np.ndarray], meta: dict, directory: Path) -> None:
                                  f"{total}", where(name))
         if rows > 1 and np.any(ptr[1:] < ptr[:-1]):
             raise SavedFileError("pointer array decreases somewhere; the file is damaged", where(name))
+        release_pages(ptr)
     indices = (("src", e, n), ("dst", e, n), ("rel", e, num_rel), ("adj_nbr", 2 * e, n),
                ("adj_rel", 2 * e, num_rel), ("nbr", None, n), ("id_order", n, n),
                ("types.ids", None, len(meta["type_vocab"])), ("attrs.ids", None, len(meta["attr_vocab"])))
@@ -202,3 +204,19 @@ def check_arrays(a: dict[str, np.ndarray], meta: dict, directory: Path) -> None:
             k = int(np.flatnonzero((arr < 0) | (arr >= hi))[0])
             raise SavedFileError(f"entry {k} is {int(arr[k])}, outside [0, {hi}); the file is damaged",
                                  where(name))
+        release_pages(arr)
+
+
+def release_pages(arr: np.ndarray) -> None:
+    """Unmap the pages of a memory-mapped array that were read (a check reads every page), so that
+    they stop counting in the process's resident set; they stay in the kernel's page cache and a
+    later access maps them again. Only for mappings nothing has written to yet (a load's own
+    check). No-op for arrays in memory, or where ``madvise`` is missing."""
+    base = arr
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "base", None)
+    if base is not None and hasattr(mmap, "MADV_DONTNEED"):
+        try:
+            base.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):
+            pass  # only the resident set is at stake
