@@ -49,8 +49,9 @@ def make_graph(num_real: list[int], n: int | None = None, t: int = T, seed: int 
 
 
 def make_config(backbone: str, **kw) -> KGAugmentedConfig:
+    # graph_dropout 0: these tests check the graph path's mechanics in training mode, example by example
     base = dict(backbone=backbone, tasks={"coarse": 3, "fine": 4}, node_feature_dim=F_DIM, num_relations=R,
-                gnn_dim=16, fusion_heads=4, gnn_heads=2, num_bases=3, link_prediction="distmult")
+                gnn_dim=16, fusion_heads=4, gnn_heads=2, num_bases=3, link_prediction="distmult", graph_dropout=0.0)
     base.update(kw)
     return KGAugmentedConfig(**base)
 

@@ -117,9 +117,11 @@ def test_shipped_pipelines_validate(name):
 # the link stage writes, so linked corpora and models made without them must not be reused).
 # If you edit one of these YAML files on purpose, recompute its values.
 LEGACY_HASHES = {
-    # name: (config_hash, section_hash("kg"), stage keys link/train/evaluate/predict)
-    "quickstart": ("0f0cb4a31850", "a86bed386abb", ("05c583a115db", "29bdaa3e4d09", "a66d6038567f", "ad0aca998899")),
-    "trec_wordnet": ("76ebe3b92387", "fb4b35045cee", ("3f85f3ba50b4", "a2a237d4b86d", "db53b7ad21e0", "b4f92f20212b")),
+    # name: (config_hash, section_hash("kg"), stage keys link/train/evaluate/predict). Session 8 changed
+    # the default graph_dropout (0 -> 0.5) on purpose: the train, evaluate and predict keys changed
+    # (their models differ); the kg and link keys did not, so existing links are reused.
+    "quickstart": ("3ee7b6c22195", "a86bed386abb", ("05c583a115db", "243405bd91e5", "e301fadcc4db", "d13d09ef4b5b")),
+    "trec_wordnet": ("af077b157891", "fb4b35045cee", ("3f85f3ba50b4", "122ef99ba109", "29877762c674", "7f8fc0dc76b6")),
 }
 LEGACY_KG_KEYS = {"importer", "path", "format", "names"}
 

@@ -148,6 +148,9 @@ def test_every_loss_is_finite_and_decreases(pretrained):
     assert any(c.startswith("train/gate_") for c in rows[0])
     summary = json.loads((spec.output_dir / "summary.json").read_text())
     assert summary["tokens_per_second"] > 0 and set(summary["losses"]) >= {"mlm", "link", "align"}
+    # Whole-graph dropout (0.5 by default in fine-tuning) never hides the graph in pretraining.
+    assert KGAugmentedConfig(tasks={"t": 2}).graph_dropout == 0.5
+    assert json.loads((spec.output_dir / "pretrained" / "config.json").read_text())["graph_dropout"] == 0.0
 
 
 def test_pretrained_directory_and_init_from_round_trip(pretrained, world, tiny_backbone):
@@ -307,6 +310,8 @@ def test_spec_errors_name_the_key(tmp_path):
         parse_pretrain_spec({**base, "pretrain": {"options": {"lr": 1}}}, "s.yaml")
     with pytest.raises(ConfigError, match=r"key 'pretrain.gnn'.*gatv2"):
         parse_pretrain_spec({**base, "pretrain": {"gnn": "gcn"}}, "s.yaml")
+    with pytest.raises(ConfigError, match=r"key 'pretrain.graph_dropout': unknown key"):
+        parse_pretrain_spec({**base, "pretrain": {"graph_dropout": 0.5}}, "s.yaml")
     with pytest.raises(ConfigError, match="every objective weight is 0"):
         parse_pretrain_spec({**base, "pretrain": {"objectives": {"mlm": 0, "link": 0, "align": 0}}}, "s.yaml")
     with pytest.raises(ConfigError, match=r"key 'kg'.*importer.*path"):

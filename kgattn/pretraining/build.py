@@ -51,7 +51,7 @@ def model_config(spec: PretrainSpec, kg, feature_dim: int):
     return KGAugmentedConfig(**options, tasks=dict(PLACEHOLDER_TASKS), node_feature_dim=feature_dim,
                              num_relations=kg.num_relations, max_hops=p.hops,
                              link_prediction=p.link_scorer if p.objectives.link > 0 else None,
-                             alignment=p.objectives.align > 0)
+                             alignment=p.objectives.align > 0, graph_dropout=0.0)
 
 
 def build_model(spec: PretrainSpec, kg, feature_dim: int):
