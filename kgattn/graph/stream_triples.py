@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 import warnings
 from array import array
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -65,42 +66,56 @@ def import_triples(path_or_paths, out, *, names=None, sep: str = "\t", relation_
         report: filled with ``seconds`` per stage (parse, nodes, edges, strings, fingerprint, check).
     """
     paths = as_paths(path_or_paths)
-    source = ", ".join(str(p) for p in paths)
+    o = _Options(", ".join(str(p) for p in paths), names, sep, relation_names, add_inverse, max_line_length,
+                 max(1, int(chunk_triples)), range_edges, range_literals, progress)
 
     def build(directory: Path, scratch: Path, report: dict) -> dict:
         timings = report["seconds"]
         clock = time.perf_counter()
         edges = SpillFile(scratch / "edges.i32", np.int32, 3)
         try:
-            terms, relations = _spill_edges(paths, edges, sep, max_line_length, chunk_triples, progress)
+            terms, relations = _spill_edges(paths, edges, o)
             timings["parse"], clock = time.perf_counter() - clock, time.perf_counter()
-            return _build(directory, scratch, source, edges, terms, relations, names, sep, relation_names,
-                          add_inverse, max_line_length, chunk_triples, range_edges, range_literals, progress,
-                          timings, clock)
+            return _build(directory, scratch, edges, terms, relations, o, timings, clock)
         finally:
             edges.remove()
 
     return write_streamed(out, build, report)
 
 
-def _spill_edges(paths: list[Path], edges: SpillFile, sep: str, max_line_length: int, chunk: int,
-                 progress: bool) -> tuple[dict[str, int], dict[str, int]]:
+@dataclass(frozen=True)
+class _Options:
+    """One import's settings, as :func:`import_triples` takes them (``source`` names the files)."""
+
+    source: str
+    names: object
+    sep: str
+    relation_names: object
+    add_inverse: bool
+    max_line_length: int
+    chunk: int
+    range_edges: int
+    range_literals: int
+    progress: bool
+
+
+def _spill_edges(paths: list[Path], edges: SpillFile, o: _Options) -> tuple[dict[str, int], dict[str, int]]:
     """Pass 1: term ids of the node ids, relation ids, and the edge rows in ``edges``."""
     terms: dict[str, int] = {}
     relations: dict[str, int] = {}
     rows = array("i")
     bar = None
-    if progress:
+    if o.progress:
         from tqdm import tqdm
 
         bar = tqdm(unit="triples", unit_scale=True, desc="parse", dynamic_ncols=True)
-    term, relation, add = terms.setdefault, relations.setdefault, rows.extend
+    term, relation, add, sep = terms.setdefault, relations.setdefault, rows.extend, o.sep
     for p in paths:
-        for lineno, (h, r, t) in iter_fields(p, sep, 3, 3, max_line_length):
+        for lineno, (h, r, t) in iter_fields(p, sep, 3, 3, o.max_line_length):
             if sep in t:
                 raise GraphFormatError(f"expected 3 {sep!r}-separated fields, got more: {t!r}", p, lineno)
             add((term(h, len(terms)), relation(r, len(relations)), term(t, len(terms))))
-            if len(rows) >= 3 * chunk:
+            if len(rows) >= 3 * o.chunk:
                 edges.append(np.frombuffer(rows, dtype=np.int32))
                 if bar is not None:
                     bar.update(len(rows) // 3)
@@ -113,11 +128,10 @@ def _spill_edges(paths: list[Path], edges: SpillFile, sep: str, max_line_length:
     return terms, relations
 
 
-def _build(directory: Path, scratch: Path, source: str, edges: SpillFile, terms: dict[str, int],
-           relations: dict[str, int], names, sep: str, relation_names, add_inverse: bool, max_line_length: int,
-           chunk: int, range_edges: int, range_literals: int, progress: bool, timings: dict, clock: float) -> dict:
+def _build(directory: Path, scratch: Path, edges: SpillFile, terms: dict[str, int], relations: dict[str, int],
+           o: _Options, timings: dict, clock: float) -> dict:
     if edges.rows == 0:
-        raise EmptyGraphError(f"{source}: the graph has {len(terms)} nodes and 0 edges; "
+        raise EmptyGraphError(f"{o.source}: the graph has {len(terms)} nodes and 0 edges; "
                               "a knowledge graph needs at least one edge")
     # 2. nodes and relations in id order (as read_triples orders them)
     iris = list(terms)
@@ -130,55 +144,55 @@ def _build(directory: Path, scratch: Path, source: str, edges: SpillFile, terms:
     rel_of_predicate[[relations[r] for r in rel_ids]] = np.arange(len(rel_ids))
     write_ids(directory, iris, node_terms)
     out_raw, in_raw = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    for _, rows in edges.chunks(chunk):
+    for _, rows in edges.chunks(o.chunk):
         out_raw += np.bincount(rows[:, 0], minlength=n)
         in_raw += np.bincount(rows[:, 2], minlength=n)
     timings["nodes"], clock = time.perf_counter() - clock, time.perf_counter()
     # 3. edges
     bar = None
-    if progress:
+    if o.progress:
         from tqdm import tqdm
 
         bar = tqdm(total=edges.rows, unit="edges", unit_scale=True, desc="bucket edges", dynamic_ncols=True)
     result = write_edges(edges, np.zeros(n, dtype=bool), final_of_term, rel_of_predicate, out_raw[node_terms],
-                         in_raw[node_terms], n, directory, scratch, range_edges, chunk, bar, inverse=add_inverse)
+                         in_raw[node_terms], n, directory, scratch, o.range_edges, o.chunk, bar, inverse=o.add_inverse)
     if bar is not None:
         bar.close()
     del out_raw, in_raw
     timings["edges"], clock = time.perf_counter() - clock, time.perf_counter()
     # 4. strings: no types, descriptions or attributes; names from the names file
     types = SpillFile(scratch / "types.i32", np.int32, 2).finish()
-    type_vocab = write_types(directory, types, final_of_term, iris, n, chunk)
+    type_vocab = write_types(directory, types, final_of_term, iris, n, o.chunk)
     types.remove()
-    meta: dict = {"source": source}
+    meta: dict = {"source": o.source}
     spills = Spills(terms={}, predicates={_NAME: 0}, edges=edges, types=types,
                     literals=SpillFile(scratch / "names.i32", np.int32, 2),
                     literal_lengths=SpillFile(scratch / "name_lengths.i64", np.int64),
                     literal_blob=SpillFile(scratch / "name_blob.u8", np.uint8))
     try:
-        has_name, unused = _spill_names(names, terms, spills, sep, max_line_length, chunk)
+        has_name, unused = _spill_names(terms, spills, o)
         del terms
         attr_vocab, _ = write_literals(directory, scratch, spills, final_of_term, set(),
-                                       PredicateTable([_NAME], [_NAME], []), n, range_literals, chunk)
+                                       PredicateTable([_NAME], [_NAME], []), n, o.range_literals, o.chunk)
     finally:
         for spill in (spills.literals, spills.literal_lengths, spills.literal_blob):
             spill.remove()
-    if names is not None:
-        _warn_names(meta, source, names, has_name, unused, node_terms, iris)
+    if o.names is not None:
+        _warn_names(meta, o, has_name, unused, node_terms, iris)
     readable = list(rel_ids)
-    if relation_names is not None:
-        table = read_name_file(relation_names, sep, max_line_length)
+    if o.relation_names is not None:
+        table = read_name_file(o.relation_names, o.sep, o.max_line_length)
         readable = [table.get(r, r) for r in rel_ids]
         missing = sum(1 for r in rel_ids if r not in table)
         meta["relations_without_name"] = missing
         if missing:
-            warnings.warn(f"{relation_names}: {missing} relations have no readable name; their id is used",
+            warnings.warn(f"{o.relation_names}: {missing} relations have no readable name; their id is used",
                           GraphWarning, stacklevel=5)
     if result.duplicates:
         s, r, d = result.first_duplicate
-        warnings.warn(f"{source}: removed {result.duplicates} duplicate triples (e.g. {iris[int(node_terms[s])]} "
+        warnings.warn(f"{o.source}: removed {result.duplicates} duplicate triples (e.g. {iris[int(node_terms[s])]} "
                       f"{readable[r]} {iris[int(node_terms[d])]})", GraphWarning, stacklevel=5)
-    if add_inverse:
+    if o.add_inverse:
         readable += [inverse_name(r) for r in readable]
         rel_ids += [inverse_name(r) for r in rel_ids]
     meta.update(duplicates_removed=result.duplicates, **{"import": "streaming"})
@@ -188,17 +202,16 @@ def _build(directory: Path, scratch: Path, source: str, edges: SpillFile, terms:
     return streamed_manifest(directory, strings_meta, n, result.num_edges, meta, timings)
 
 
-def _spill_names(names, terms: dict[str, int], spills: Spills, sep: str, max_line_length: int,
-                 chunk: int) -> tuple[np.ndarray, int]:
+def _spill_names(terms: dict[str, int], spills: Spills, o: _Options) -> tuple[np.ndarray, int]:
     """The first name of each node from the ``id<sep>name`` file(s) into the literal spills;
     returns bool [terms] (has a name) and the number of distinct ids that name no node (counted
     by their hashes, 8 bytes per such line, not kept as strings)."""
     has_name = np.zeros(len(terms), dtype=bool)
     unknown = array("q")
-    if names is not None:
+    if o.names is not None:
         rows, values = array("i"), []
-        for p in as_paths(names):
-            for _, (node, name) in iter_fields(p, sep, 2, 2, max_line_length):
+        for p in as_paths(o.names):
+            for _, (node, name) in iter_fields(p, o.sep, 2, 2, o.max_line_length):
                 t = terms.get(node)
                 if t is None:
                     unknown.append(hash(node))
@@ -206,7 +219,7 @@ def _spill_names(names, terms: dict[str, int], spills: Spills, sep: str, max_lin
                     has_name[t] = True
                     rows.extend((t, 1))  # code 2 * predicate 0 + untagged
                     values.append(name.encode("utf-8"))
-                    if len(values) >= chunk:
+                    if len(values) >= o.chunk:
                         _flush_names(spills, rows, values)
         _flush_names(spills, rows, values)
     for spill in (spills.literals, spills.literal_lengths, spills.literal_blob):
@@ -222,7 +235,7 @@ def _flush_names(spills: Spills, rows: array, values: list[bytes]) -> None:
     values.clear()
 
 
-def _warn_names(meta: dict, source: str, names, has_name: np.ndarray, unused: int, node_terms: np.ndarray,
+def _warn_names(meta: dict, o: _Options, has_name: np.ndarray, unused: int, node_terms: np.ndarray,
                 iris: list[str]) -> None:
     """The names-file counts and warnings of :func:`~kgattn.graph.triples.read_triples`."""
     n = has_name.shape[0]
@@ -230,8 +243,8 @@ def _warn_names(meta: dict, source: str, names, has_name: np.ndarray, unused: in
     meta.update(nodes_without_name=unnamed, names_not_in_graph=unused)
     if unnamed:
         first = int(node_terms[np.flatnonzero(~has_name[node_terms])[0]])
-        warnings.warn(f"{source}: {unnamed} of {n} nodes have no name in the names file "
+        warnings.warn(f"{o.source}: {unnamed} of {n} nodes have no name in the names file "
                       f"(e.g. {iris[first]!r}); their id is their label", GraphWarning, stacklevel=6)
     if unused:
-        warnings.warn(f"{names}: {unused} named ids occur in no triple and are not added as nodes",
+        warnings.warn(f"{o.names}: {unused} named ids occur in no triple and are not added as nodes",
                       GraphWarning, stacklevel=6)
