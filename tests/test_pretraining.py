@@ -201,6 +201,17 @@ def test_mismatched_graph_or_architecture_is_refused(pretrained, world, tiny_bac
         init_model_from(make(fusion_layers=[1]), result.directory, kg)
     with pytest.raises(SavedFileError, match="manifest"):
         init_model_from(make(), tmp_path, kg)
+    # A pseudonymised copy of the pretraining graph (invented names, same structure) is accepted,
+    # a pseudonymised copy of another graph is not.
+    from kgattn.evaluation.pseudonymize import pseudonymize
+
+    texts = [f"{kg.label(3)} hired a new chief.", f"{kg.label(5)} sold a unit."]
+    _, renamed = pseudonymize(texts, kg, mode="entities", seed=1)
+    assert renamed.fingerprint != kg.fingerprint
+    assert init_model_from(make(), result.directory, renamed).copied
+    _, other_renamed = pseudonymize(texts, other, mode="entities", seed=1)
+    with pytest.raises(FingerprintMismatchError, match="manifest.json"):
+        init_model_from(make(), result.directory, other_renamed)
     assert pretrained_manifest(result.directory)["global_step"] == 40
     with pytest.raises(SavedFileError, match=r"manifest\.json"):
         pretrained_manifest(tmp_path)

@@ -34,7 +34,8 @@ never ends in ``s``, ``ed`` or ``ing`` (so the linker's lemmatiser leaves it who
 The returned graph is a new :class:`~kgattn.graph.KnowledgeGraph` (same node order and indices,
 edges, types and relations; new names) with a new fingerprint, built through public accessors
 and :meth:`~kgattn.graph.KnowledgeGraph.from_arrays`; ``metadata["pseudonymized"]`` records
-the mode, seed and counts.
+the mode, seed and counts, and the fingerprint of the graph it was made from (a model pretrained
+over that graph may be fine-tuned on the pseudonymised copy: ``init_from`` accepts it).
 """
 from __future__ import annotations
 
@@ -333,7 +334,9 @@ def _rebuild(kg: KnowledgeGraph, names: Mapping[int, str], surfaces: Mapping[int
         finder = _Finder(to)
         descriptions = [finder.replace(d, to) for d in descriptions]
         attributes = [{k: [finder.replace(v, to) for v in vs] for k, vs in a.items()} for a in attributes]
-    metadata = {**kg.metadata, "pseudonymized": record}
+    # source_fingerprint: a model pretrained over ``kg`` may start on this copy (same nodes, edges
+    # and relations; only names differ): kgattn.pretraining.saving.check_fingerprint reads it.
+    metadata = {**kg.metadata, "pseudonymized": {**record, "source_fingerprint": kg.fingerprint}}
     out = KnowledgeGraph.from_arrays(
         [kg.node_id(i) for i in range(n)], kg.src, kg.dst, kg.rel, kg.relation_names,
         aliases=rows, types=[kg.types(i) for i in range(n)], descriptions=descriptions, attributes=attributes,
