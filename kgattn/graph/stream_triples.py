@@ -39,7 +39,7 @@ from kgattn.graph.stream_parse import Spills
 from kgattn.graph.stream_strings import PredicateTable, write_ids, write_literals, write_types
 from kgattn.graph.streaming import (CHUNK_TRIPLES, RANGE_EDGES, RANGE_LITERALS, STREAMING_THRESHOLD_BYTES,
                                     streamed_manifest, write_streamed)
-from kgattn.graph.triples import MAX_LINE_LENGTH, as_paths, iter_fields, read_name_file
+from kgattn.graph.triples import MAX_LINE_LENGTH, as_paths, iter_fields, readable_relations
 
 _NAME = "name"  # the one name predicate of a triple file's names (never stored)
 
@@ -179,15 +179,7 @@ def _build(directory: Path, scratch: Path, edges: SpillFile, terms: dict[str, in
             spill.remove()
     if o.names is not None:
         _warn_names(meta, o, has_name, unused, node_terms, iris)
-    readable = list(rel_ids)
-    if o.relation_names is not None:
-        table = read_name_file(o.relation_names, o.sep, o.max_line_length)
-        readable = [table.get(r, r) for r in rel_ids]
-        missing = sum(1 for r in rel_ids if r not in table)
-        meta["relations_without_name"] = missing
-        if missing:
-            warnings.warn(f"{o.relation_names}: {missing} relations have no readable name; their id is used",
-                          GraphWarning, stacklevel=5)
+    readable = readable_relations(rel_ids, o.relation_names, o.sep, o.max_line_length, meta, stacklevel=5)
     if result.duplicates:
         s, r, d = result.first_duplicate
         warnings.warn(f"{o.source}: removed {result.duplicates} duplicate triples (e.g. {iris[int(node_terms[s])]} "

@@ -124,14 +124,22 @@ def read_triples(path, names=None, sep: str = "\t", relation_names=None, *,
         if unused:
             warnings.warn(f"{names}: {unused} named ids occur in no triple and are not added as nodes",
                           GraphWarning, stacklevel=3)
-    readable = list(rel_ids)
-    if relation_names is not None:
-        rtable = read_name_file(relation_names, sep, max_line_length)
-        readable = [rtable.get(r, r) for r in rel_ids]
-        missing = sum(1 for r in rel_ids if r not in rtable)
-        meta["relations_without_name"] = missing
-        if missing:
-            warnings.warn(f"{relation_names}: {missing} relations have no readable name; their id is used",
-                          GraphWarning, stacklevel=3)
+    readable = readable_relations(rel_ids, relation_names, sep, max_line_length, meta, stacklevel=3)
     return GraphParts(node_ids, src, dst, rel, readable, labels=labels, relation_ids=rel_ids, metadata=meta,
                       source=source)
+
+
+def readable_relations(rel_ids: list[str], relation_names, sep: str, max_line_length: int, meta: dict,
+                       stacklevel: int = 2) -> list[str]:
+    """Each relation's readable name from the ``relation<sep>name`` file(s) (its id when none, with a
+    :class:`GraphWarning`); ``meta["relations_without_name"]`` counts them. Shared by the in-memory
+    and the streaming TSV readers."""
+    if relation_names is None:
+        return list(rel_ids)
+    table = read_name_file(relation_names, sep, max_line_length)
+    missing = sum(1 for r in rel_ids if r not in table)
+    meta["relations_without_name"] = missing
+    if missing:
+        warnings.warn(f"{relation_names}: {missing} relations have no readable name; their id is used",
+                      GraphWarning, stacklevel=stacklevel + 1)  # + 1: this helper
+    return [table.get(r, r) for r in rel_ids]
