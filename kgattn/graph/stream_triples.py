@@ -39,7 +39,7 @@ from kgattn.graph.stream_parse import Spills
 from kgattn.graph.stream_strings import PredicateTable, write_ids, write_literals, write_types
 from kgattn.graph.streaming import (CHUNK_TRIPLES, RANGE_EDGES, RANGE_LITERALS, STREAMING_THRESHOLD_BYTES,
                                     streamed_manifest, write_streamed)
-from kgattn.graph.triples import MAX_LINE_LENGTH, as_paths, iter_fields, readable_relations
+from kgattn.graph.triples import MAX_LINE_LENGTH, as_paths, iter_fields, readable_relations, report_names
 
 _NAME = "name"  # the one name predicate of a triple file's names (never stored)
 
@@ -232,11 +232,5 @@ def _warn_names(meta: dict, o: _Options, has_name: np.ndarray, unused: int, node
     """The names-file counts and warnings of :func:`~kgattn.graph.triples.read_triples`."""
     n = has_name.shape[0]
     unnamed = int(n - np.count_nonzero(has_name))
-    meta.update(nodes_without_name=unnamed, names_not_in_graph=unused)
-    if unnamed:
-        first = int(node_terms[np.flatnonzero(~has_name[node_terms])[0]])
-        warnings.warn(f"{o.source}: {unnamed} of {n} nodes have no name in the names file "
-                      f"(e.g. {iris[first]!r}); their id is their label", GraphWarning, stacklevel=6)
-    if unused:
-        warnings.warn(f"{o.names}: {unused} named ids occur in no triple and are not added as nodes",
-                      GraphWarning, stacklevel=6)
+    example = iris[int(node_terms[np.flatnonzero(~has_name[node_terms])[0]])] if unnamed else None
+    report_names(meta, o.source, o.names, n, unnamed, unused, example, stacklevel=6)

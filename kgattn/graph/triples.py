@@ -115,18 +115,25 @@ def read_triples(path, names=None, sep: str = "\t", relation_names=None, *,
         table = read_name_file(names, sep, max_line_length)
         labels = [table.get(x) for x in node_ids]
         unnamed = sum(1 for x in labels if x is None)
-        unused = len(table) - (len(node_ids) - unnamed)
-        meta.update(nodes_without_name=unnamed, names_not_in_graph=unused)
-        if unnamed:
-            example = next(x for x, lab in zip(node_ids, labels) if lab is None)
-            warnings.warn(f"{source}: {unnamed} of {len(node_ids)} nodes have no name in the names file "
-                          f"(e.g. {example!r}); their id is their label", GraphWarning, stacklevel=3)
-        if unused:
-            warnings.warn(f"{names}: {unused} named ids occur in no triple and are not added as nodes",
-                          GraphWarning, stacklevel=3)
+        example = next((x for x, lab in zip(node_ids, labels) if lab is None), None)
+        report_names(meta, source, names, len(node_ids), unnamed, len(table) - (len(node_ids) - unnamed),
+                     example, stacklevel=3)
     readable = readable_relations(rel_ids, relation_names, sep, max_line_length, meta, stacklevel=3)
     return GraphParts(node_ids, src, dst, rel, readable, labels=labels, relation_ids=rel_ids, metadata=meta,
                       source=source)
+
+
+def report_names(meta: dict, source, names, num_nodes: int, unnamed: int, unused: int, example: str | None,
+                 stacklevel: int = 2) -> None:
+    """The names file's counts into ``meta`` and its two :class:`GraphWarning` s (nodes without a name,
+    ``example`` one of them; named ids in no triple). Shared by the in-memory and the streaming TSV readers."""
+    meta.update(nodes_without_name=unnamed, names_not_in_graph=unused)
+    if unnamed:
+        warnings.warn(f"{source}: {unnamed} of {num_nodes} nodes have no name in the names file "
+                      f"(e.g. {example!r}); their id is their label", GraphWarning, stacklevel=stacklevel + 1)
+    if unused:
+        warnings.warn(f"{names}: {unused} named ids occur in no triple and are not added as nodes",
+                      GraphWarning, stacklevel=stacklevel + 1)   # + 1: this helper
 
 
 def readable_relations(rel_ids: list[str], relation_names, sep: str, max_line_length: int, meta: dict,
