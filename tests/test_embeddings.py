@@ -98,3 +98,25 @@ def test_node_embeddings_key_depends_on_graph_encoder_and_template(tiny_backbone
     assert a == NodeEmbeddings(kg, TextEncoder(tiny_backbone)).key
     assert a != NodeEmbeddings(kg, TextEncoder(minilm_path)).key
     assert a != NodeEmbeddings(kg, TextEncoder(tiny_backbone), template="{label}").key
+
+
+def test_node_text_relations_field_names_the_nodes_relations():
+    """``{relations}``: the node's edges' relation names, most frequent first, edges into it as
+    ``inverse of``; a node without edges or description loses the empty brackets and separators."""
+    from kgattn.embeddings.templates import MAX_RELATIONS, node_relations
+    from test_training_world import toy_graph
+
+    kg = toy_graph(6)[0]
+    node = kg.node_index("sector_alpha")   # 3 companies point to it ("sector"); it is "member of" a hub
+    out_rels = {kg.relation_names[int(r)] for r in kg.neighbors(node, "out")[1]}
+    in_rels = {"inverse of " + kg.relation_names[int(r)] for r in kg.neighbors(node, "in")[1]}
+    names = node_relations(kg, node).split("; ")
+    assert set(names) == out_rels | in_rels and len(names) <= MAX_RELATIONS
+    text = node_text(kg, node, "{label}: {description} ({relations})")
+    assert text.startswith(kg.label(node)) and text.endswith(f"({node_relations(kg, node)})")
+    assert check_template("{label} ({relations})")
+    assert node_relations(kg, node) == "inverse of sector; member of"   # 3 edges, then 1
+    lonely = _ToyGraph()   # no edges, node 1 has no description
+    lonely.neighbors = lambda i, direction="both": ([], torch.empty(0, dtype=torch.long))
+    assert node_text(lonely, 1, "{label}: {description} ({relations})") == "cat"
+    assert node_text(lonely, 0, "{label}: {description} ({relations})") == "dog: a domestic animal"

@@ -70,16 +70,18 @@ for i, text, split, gold, ms in zip(table["id"], table["text"], table["split"], 
 train, test = rows["train"], rows["test"]
 gold = [g for _, _, g in test]
 labels = sorted(set(gold) | {g for _, _, g in train})
-result = {"run": str(run), "task": task, "n_train_linked": len(train), "n_test_linked": len(test),
+result = {"run": str(run), "task": task, "test_gold_counts": {}, "n_train_linked": len(train), "n_test_linked": len(test),
           "test_nodes": len({n for _, n, _ in test}),
           "test_nodes_seen_in_training": len({n for _, n, _ in test} & {n for _, n, _ in train})}
 
 
 def score(pred) -> dict:
-    return {"macro_f1": round(100 * f1_score(gold, pred, labels=labels, average="macro", zero_division=0), 2),
-            "accuracy": round(100 * accuracy_score(gold, pred), 2)}
+    per_class = f1_score(gold, pred, labels=labels, average=None, zero_division=0)
+    return {"macro_f1": round(100 * float(per_class.mean()), 2), "accuracy": round(100 * accuracy_score(gold, pred), 2),
+            "f1": {c: round(100 * float(f), 1) for c, f in zip(labels, per_class)}}
 
 
+result["test_gold_counts"] = dict(sorted(Counter(gold).items()))
 by_node = defaultdict(Counter)
 for _, n, g in test:
     by_node[n][g] += 1
@@ -107,8 +109,9 @@ for variant in variants:
         position = position or {i: k for k, i in enumerate(data["ids"])}
         per_seed[path.stem] = score([data["predictions"][task][position[i]] for i, _, _ in test])
     if per_seed:
-        result[variant] = {"per_seed": per_seed, "mean_macro_f1": round(float(np.mean(
-            [s["macro_f1"] for s in per_seed.values()])), 2)}
+        result[variant] = {"per_seed": per_seed, **{f"mean_{k}": round(float(np.mean(
+            [s[k] for s in per_seed.values()])), 2) for k in ("macro_f1", "accuracy")},
+            "mean_f1": {c: round(float(np.mean([s["f1"][c] for s in per_seed.values()])), 1) for c in labels}}
 
 Path(out).parent.mkdir(parents=True, exist_ok=True)
 Path(out).write_text(json.dumps(result, indent=1) + "\n")

@@ -18,7 +18,8 @@ class FeatureConfig:
     the characters those tokens cover, so a 2 MB text costs what its first ``max_length`` tokens
     cost. ``max_nodes``/``hops``: the subgraph of at most ``max_nodes`` nodes within ``hops`` of
     the linked entities. ``node_template``: the text whose backbone encoding is a node's feature
-    vector (``{label}`` and ``{description}``, e.g. WordNet's gloss). ``shuffle_graph``: the
+    vector (``{label}``, ``{description}``, e.g. WordNet's gloss, and ``{relations}``, the names of
+    the node's own relations: :func:`kgattn.embeddings.templates.node_relations`). ``shuffle_graph``: the
     shuffled-graph control, every text gets another text's subgraph (a fixed-seed cycle over each
     corpus passed in), in training and at inference. ``subgraph_ranking``: which nodes fill the
     ``max_nodes`` slots when the neighbourhood is larger: ``"hops"`` (nearest first) or
