@@ -52,7 +52,8 @@ def node_text(kg, node: int, template: str = DEFAULT_TEMPLATE) -> str:
         text = template.format(label=kg.label(node), description=description)
         return text.rstrip(": ").strip() if not description else text
     text = template.format(label=kg.label(node), description=description, relations=node_relations(kg, node))
-    # Empty fields leave their brackets and separators behind: "Acme:  ()" -> "Acme".
+    # Empty fields leave their brackets and separators behind: "Acme:  ()" -> "Acme", "Acme: (x)" -> "Acme (x)".
     text = re.sub(r"\(\s*\)|\[\s*\]", "", text)
+    text = re.sub(r":\s+(?=[(\[])", " ", text) if not description else text
     text = re.sub(r"\s+([:;,.])", r"\1", re.sub(r"\s{2,}", " ", text))
     return re.sub(r"([:;,.])(?:\s*[:;,.])+", r"\1", text).strip(" :;,")
