@@ -136,14 +136,12 @@ class KGClassifier(ClassifierMixin, BaseEstimator):
         configs = build("features", options), build("optim", options), build("trainer", options)
         resolve_backbone(options["backbone"])
         if self.init_from is not None:
-            from kgattn.pretraining import pretrained_manifest
+            from kgattn.pretraining.manifest import check_fingerprint, pretrained_manifest
 
             manifest = pretrained_manifest(self.init_from)   # SavedFileError naming the file
-            pretrained_fp = manifest.get("kg_fingerprint")
-            if self.use_graph and self.kg is not None and pretrained_fp not in (None, self.kg.fingerprint):
-                raise FingerprintMismatchError(
-                    f"{os.fspath(self.init_from)}: pretrained on a graph with fingerprint {pretrained_fp}, "
-                    f"this classifier's graph has {self.kg.fingerprint}")
+            if self.use_graph and self.kg is not None and manifest.get("kg_fingerprint") is not None:
+                # the graph pretrained over, or a pseudonymised copy of it (the same check as init_model_from)
+                check_fingerprint(manifest, self.init_from, self.kg)
         return configs
 
     @property

@@ -423,5 +423,14 @@ def test_classifier_fine_tunes_from_a_pretrained_directory(pretrained, world, ti
     backbone = [k for k in weights.state_dict if k.startswith("backbone.")]
     assert backbone and all(torch.equal(state[k], weights.state_dict[k]) for k in backbone)
     other, _ = toy_graph(10)
-    with pytest.raises(FingerprintMismatchError, match="pretrained on a graph"):
+    with pytest.raises(FingerprintMismatchError, match=r"manifest\.json: pretrained over the graph"):
         KGClassifier(kg=other, backbone=tiny_backbone, init_from=result.directory).fit(texts[:4], labels[:4])
+    # The pseudonymised evaluation fine-tunes on a renamed copy of the pretraining graph: accepted
+    # by the classifier's own check too (it once compared fingerprints alone), another graph's copy not.
+    from kgattn.evaluation.pseudonymize import pseudonymize
+
+    _, renamed = pseudonymize(texts[:4], kg, mode="entities", seed=1)
+    KGClassifier(kg=renamed, backbone=tiny_backbone, init_from=result.directory)._configs()
+    _, other_renamed = pseudonymize(texts[:4], other, mode="entities", seed=1)
+    with pytest.raises(FingerprintMismatchError, match="manifest.json"):
+        KGClassifier(kg=other_renamed, backbone=tiny_backbone, init_from=result.directory)._configs()

@@ -21,9 +21,9 @@ from typing import Any
 
 import torch
 
-from kgattn.errors import ConfigError, FingerprintMismatchError, SavedFileError
+from kgattn.errors import ConfigError, SavedFileError
 from kgattn.persistence import atomic_path, read_json, read_manifest, reading, write_manifest
-from kgattn.pretraining.manifest import CONFIG, KIND, MANIFEST, VERSION, WEIGHTS
+from kgattn.pretraining.manifest import CONFIG, KIND, MANIFEST, VERSION, WEIGHTS, check_fingerprint
 
 BACKBONE_PREFIXES = ("backbone.",)
 GRAPH_PREFIXES = ("node_encoder.", "relations.", "gnn.", "fusion.", "interaction.")
@@ -106,18 +106,6 @@ def load_pretrained(directory: str | Path, kg=None) -> PretrainedWeights:
     with reading(directory / WEIGHTS, "pretrained weights"):
         state = load_file(str(directory / WEIGHTS))
     return PretrainedWeights(directory, manifest, config, state)
-
-
-def check_fingerprint(manifest: dict, directory: Path, kg) -> None:
-    """The graph given is the one pretrained over, or a pseudonymised copy of it (same nodes,
-    edges and relations, invented names: :mod:`kgattn.evaluation.pseudonymize` records the source)."""
-    expected = manifest.get("kg_fingerprint")
-    source = (kg.metadata.get("pseudonymized") or {}).get("source_fingerprint")
-    if expected != kg.fingerprint and not (source is not None and expected == source):
-        raise FingerprintMismatchError(
-            f"{directory / MANIFEST}: pretrained over the graph with fingerprint {str(expected)[:16]}, but the "
-            f"graph given has fingerprint {kg.fingerprint[:16]}; fine-tune with the graph it was pretrained on "
-            "(or pretrain again over this one)")
 
 
 def _mismatches(pretrained: dict, model: dict, keys) -> list[str]:
