@@ -28,6 +28,8 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 
+from conll_slices import bracket_entity_node   # this folder: python puts a script's folder on sys.path
+
 from kgattn.evaluation.entities import entity_nodes
 from kgattn.graph import KnowledgeGraph
 
@@ -37,40 +39,23 @@ entity = entity_nodes(kg)
 table = pq.read_table(run / "link/linked.parquet").to_pydict()
 
 
-def bracket_node(text: str, mentions) -> int | None:
-    """The entity node linked inside (or across) the [bracketed] span, the longest overlap first."""
-    a, b = text.find("["), text.find("]")
-    hits = [m for m in mentions or [] if m["node"] is not None and entity[m["node"]]
-            and m["start"] < b and a < m["end"]]
-    if not hits:
-        return None
-    return max(hits, key=lambda m: min(b, m["end"]) - max(a, m["start"]))["node"]
-
-
-src, dst, rel = kg.src.numpy(), kg.dst.numpy(), kg.rel.numpy()
-out_edges, in_edges = defaultdict(list), defaultdict(list)
-for s, d, r in zip(src, dst, rel):
-    out_edges[int(s)].append(int(r))
-    in_edges[int(d)].append(int(r))
-
-
 def features(node: int) -> dict:
-    f = Counter(f"out:{kg.relation_names[r]}" for r in out_edges[node])
-    f.update(f"in:{kg.relation_names[r]}" for r in in_edges[node])
-    f.update(f"type:{t}" for t in kg.types(node))
-    return {k: 1.0 for k in f}   # presence, not counts
+    """Presence of each relation on the node's edges (``out:r`` / ``in:r``) and of its types."""
+    bag = {f"{d}:{kg.relation_names[r]}" for d in ("out", "in") for r in kg.neighbors(node, d)[1].tolist()}
+    return dict.fromkeys(bag | {f"type:{t}" for t in kg.types(node)}, 1.0)
 
 
 rows = defaultdict(list)   # split -> [(id, node, gold)]
 for i, text, split, gold, ms in zip(table["id"], table["text"], table["split"], table[task], table["mentions"]):
-    node = bracket_node(text, ms)
+    node = bracket_entity_node(text, ms, entity)
     if node is not None:
         rows[split].append((i, node, gold))
 
 train, test = rows["train"], rows["test"]
 gold = [g for _, _, g in test]
 labels = sorted(set(gold) | {g for _, _, g in train})
-result = {"run": str(run), "task": task, "test_gold_counts": {}, "n_train_linked": len(train), "n_test_linked": len(test),
+result = {"run": str(run), "task": task, "test_gold_counts": dict(sorted(Counter(gold).items())),
+          "n_train_linked": len(train), "n_test_linked": len(test),
           "test_nodes": len({n for _, n, _ in test}),
           "test_nodes_seen_in_training": len({n for _, n, _ in test} & {n for _, n, _ in train})}
 
@@ -81,7 +66,6 @@ def score(pred) -> dict:
             "f1": {c: round(100 * float(f), 1) for c, f in zip(labels, per_class)}}
 
 
-result["test_gold_counts"] = dict(sorted(Counter(gold).items()))
 by_node = defaultdict(Counter)
 for _, n, g in test:
     by_node[n][g] += 1
@@ -97,8 +81,7 @@ for _, n, g in train:
     train_majority[n][g] += 1
 result["seen_node"] = score([train_majority[n].most_common(1)[0][0] if n in train_majority else "-"
                              for _, n, _ in test])
-seen = [n in train_majority for _, n, _ in test]
-result["test_mentions_of_seen_nodes"] = int(sum(seen))
+result["test_mentions_of_seen_nodes"] = sum(n in train_majority for _, n, _ in test)
 
 store = run / "evaluate" / "predictions"
 position = None

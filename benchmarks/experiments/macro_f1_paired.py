@@ -30,18 +30,16 @@ preds = {p.stem: json.loads(p.read_text()) for p in (run / "evaluate/predictions
 ids = next(iter(preds.values()))["ids"]
 keep = np.ones(len(ids), dtype=bool)
 if slice_name is not None:
+    from conll_slices import bracket_entity_node   # this folder: python puts a script's folder on sys.path
+
     from kgattn.evaluation.entities import entity_nodes
     from kgattn.graph import KnowledgeGraph
 
     entity = entity_nodes(KnowledgeGraph.load(run / "kg" / "graph"))
     row = {i: k for k, i in enumerate(t["id"])}
 
-    def bracket_linked(i) -> bool:
-        text, ms = t["text"][row[i]], t["mentions"][row[i]] or []
-        a, b = text.find("["), text.find("]")
-        return any(m["node"] is not None and entity[m["node"]] and m["start"] < b and a < m["end"] for m in ms)
-
-    linked = np.array([bracket_linked(i) for i in ids])
+    linked = np.array([bracket_entity_node(t["text"][row[i]], t["mentions"][row[i]], entity) is not None
+                       for i in ids])
     keep = linked if slice_name == "linked" else ~linked
     print(f"slice {slice_name}: {int(keep.sum())} of {len(ids)} test examples")
 classes = sorted(set(gold_of[i] for i in ids))
