@@ -164,7 +164,8 @@ def test_save_load_keeps_the_linker_and_node_template(world, tiny_backbone, tmp_
 
     kg, _, train, test = world
     linker = EntityLinker(kg, disambiguate="prior", top_k=2, nil_threshold=0.05)
-    clf = KGClassifier(kg=kg, linker=linker, backbone=tiny_backbone, max_epochs=1, node_template="{label}", **FAST)
+    clf = KGClassifier(kg=kg, linker=linker, backbone=tiny_backbone, max_epochs=1, node_template="{label}",
+                       focus_marks=["[", "]"], **FAST)   # texts without marks: every mention seeds, as before
     clf.fit(train[0][:24], train[1][:24])
     directory = clf.save(tmp_path / "clf")
     assert (directory / "preprocessor" / "linker").is_dir()
@@ -172,6 +173,8 @@ def test_save_load_keeps_the_linker_and_node_template(world, tiny_backbone, tmp_
     loaded = KGClassifier.load(directory, kg=kg)
     assert loaded.linker is not None and loaded.linker.get_config() == linker.get_config()
     assert loaded.preprocessor_.node_features.template == clf.preprocessor_.node_features.template == "{label}"
+    assert loaded.preprocessor_.features.focus_marks == clf.preprocessor_.features.focus_marks == ("[", "]")
+    assert tuple(loaded.get_params()["focus_marks"]) == ("[", "]")
     assert np.allclose(loaded.predict_proba(test[0][:8]), clf.predict_proba(test[0][:8]), atol=1e-6)
 
 

@@ -257,3 +257,15 @@ def test_kg_stage_imports_and_unites_the_sources(tmp_path):
         update={"path": tmp_path / "absent.tsv"})]})
     with pytest.raises(ConfigError, match=r"kg\.sources\.1\.path: .*absent\.tsv does not exist"):
         Components().import_kg(missing)
+
+
+def test_an_option_added_later_is_hashed_only_once_set(tmp_path):
+    """features.focus_marks (metadata omit_unset): unset, run directories keep their keys; set, the
+    trained model is another one, while the links are the same."""
+    base = {"name": "t", "kg": {"importer": "wordnet"}, "corpus": {"paths": ["c.csv"]}}
+    plain = parse_spec(base, tmp_path)
+    focused = parse_spec({**base, "features": {"focus_marks": ["[", "]"]}}, tmp_path)
+    assert "focus_marks" not in plain.model_dump(mode="json")["features"]
+    assert focused.features.focus_marks == ("[", "]")
+    assert focused.stage_key("train") != plain.stage_key("train")
+    assert focused.stage_key("link") == plain.stage_key("link")

@@ -333,3 +333,49 @@ def test_any_task_name_gets_validation_metrics(tiny_backbone, task):
         metrics.update(logits[name], labels[name])
     module.on_validation_epoch_end()
     assert logged[f"val/{task}/accuracy"] == pytest.approx(0.5) and logged["val/other/accuracy"] == pytest.approx(0.5)
+
+
+# ---------------------------------------------------------------- focus on a marked span
+def test_focus_mentions_keeps_the_marked_span():
+    from kgattn.training.collate import focus_mentions
+
+    text = "Acme met [Bolt] and Corvo."
+    ms = [Mention(0, 4, "Acme", node=1), Mention(10, 14, "Bolt", node=2), Mention(20, 25, "Corvo", node=3)]
+    assert [m.node for m in focus_mentions(text, ms, ("[", "]"))] == [2]
+    assert [m.node for m in focus_mentions(text, ms, None)] == [1, 2, 3]
+    # without both marks every mention counts; multi-character marks work alike
+    assert len(focus_mentions("Acme met Bolt.", ms[:1], ("[", "]"))) == 1
+    assert len(focus_mentions("Acme met [Bolt.", ms[:1], ("[", "]"))) == 1
+    tagged = "Acme met <e>Bolt</e> and Corvo."
+    bolt = Mention(tagged.index("Bolt"), tagged.index("Bolt") + 4, "Bolt", node=2)
+    assert focus_mentions(tagged, [ms[0], bolt], ("<e>", "</e>")) == (bolt,)
+    assert focus_mentions("Acme met [] and Corvo.", ms[:1], ("[", "]")) == ()
+
+
+def test_featurizer_focus_marks_seed_only_the_marked_entity(world, tokenizer):
+    kg, names = world
+    a, b = names[0], names[1]
+    text = f"{a} met [{b}] today."
+    ms = [Mention(0, len(a), a, node=kg.node_index("company_0")),
+          Mention(text.index(b), text.index(b) + len(b), b, node=kg.node_index("company_1"))]
+    unmarked = f"{a} met nobody today."
+    plain, focused = (Featurizer(tokenizer, kg, hops=0, max_nodes=8, focus_marks=marks).prepare(
+        [text, f"[Nobody] met {a}.", unmarked], [ms, [Mention(len("[Nobody] met "), len(f"[Nobody] met {a}"), a,
+                                                            node=ms[0].node)], ms[:1]])
+        for marks in (None, ("[", "]")))
+    assert sorted(plain[0].subgraph.nodes.tolist()) == sorted([ms[0].node, ms[1].node])
+    assert focused[0].subgraph.nodes.tolist() == [ms[1].node]
+    assert focused[1].subgraph.num_nodes == 0          # the marked span links nothing: no graph
+    assert focused[2].subgraph.nodes.tolist() == [ms[0].node]   # no marks: every mention
+    assert focused[0].mentions == plain[0].mentions    # the links themselves are kept
+    # the token of the unfocused mention points at no node (it is not in the subgraph)
+    assert (focused[0].mention_nodes >= 0).sum() < (plain[0].mention_nodes >= 0).sum()
+
+
+@pytest.mark.parametrize("marks", ["[]", ["["], ["[", ""], [1, 2]])
+def test_focus_marks_must_be_two_strings(marks):
+    from kgattn.preprocessing.config import FeatureConfig
+
+    with pytest.raises(ConfigError, match="focus_marks"):
+        FeatureConfig(focus_marks=marks)
+    assert FeatureConfig(focus_marks=["[", "]"]).focus_marks == ("[", "]")

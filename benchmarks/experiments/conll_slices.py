@@ -15,3 +15,18 @@ def bracket_entity_node(text: str, mentions, entity) -> int | None:
     if not hits:
         return None
     return max(hits, key=lambda m: min(b, m["end"]) - max(a, m["start"]))["node"]
+
+
+#: The slices :func:`mention_slice` names; ``unlinked`` is the union of the last two.
+SLICES = ("linked", "unlinked", "unlinked_with_entity", "unlinked_no_entity")
+
+
+def mention_slice(text: str, mentions, entity) -> str:
+    """``"linked"`` (see :func:`bracket_entity_node`), else ``"unlinked_with_entity"`` when another
+    mention of the text links an entity node (the subgraph holds some *other* entity, which a
+    fused model may take for the bracketed one), else ``"unlinked_no_entity"``."""
+    if bracket_entity_node(text, mentions, entity) is not None:
+        return "linked"
+    if any(m["node"] is not None and entity[m["node"]] for m in mentions or []):
+        return "unlinked_with_entity"
+    return "unlinked_no_entity"

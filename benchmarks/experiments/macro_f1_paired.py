@@ -2,11 +2,13 @@
 target is in macro-F1; the pipeline's paired statistics are on accuracy). Each resample draws the
 test examples with replacement; macro-F1 (over the gold classes) is computed per seed on the
 resample and averaged over the seeds both variants have.
-Usage: .venv/bin/python benchmarks/experiments/macro_f1_paired.py RUN_DIR TASK OUT.json A:B [A:B ...] [--slice linked|unlinked]
+Usage: .venv/bin/python benchmarks/experiments/macro_f1_paired.py RUN_DIR TASK OUT.json A:B [A:B ...] [--slice linked|unlinked|unlinked_with_entity|unlinked_no_entity]
 
 ``--slice linked`` keeps the test examples whose [bracketed] mention (CoNLL mention typing) overlaps a
 mention linked to an *entity* node of the run's graph (``kgattn.evaluation.entities.entity_nodes``),
-the slice of issue 14's pseudonymised target; ``unlinked`` the rest. Linking is read from the plain
+the slice of issue 14's pseudonymised target; ``unlinked`` the rest, split further into
+``unlinked_with_entity`` (another mention of the sentence links an entity) and ``unlinked_no_entity``
+(``conll_slices.mention_slice``). Linking is read from the plain
 texts: the pseudonymised texts' renamed mentions link back to the same nodes (checked exactly)."""
 import json
 import sys
@@ -30,7 +32,7 @@ preds = {p.stem: json.loads(p.read_text()) for p in (run / "evaluate/predictions
 ids = next(iter(preds.values()))["ids"]
 keep = np.ones(len(ids), dtype=bool)
 if slice_name is not None:
-    from conll_slices import bracket_entity_node   # this folder: python puts a script's folder on sys.path
+    from conll_slices import SLICES, mention_slice   # this folder: python puts a script's folder on sys.path
 
     from kgattn.evaluation.entities import entity_nodes
     from kgattn.graph import KnowledgeGraph
@@ -38,9 +40,10 @@ if slice_name is not None:
     entity = entity_nodes(KnowledgeGraph.load(run / "kg" / "graph"))
     row = {i: k for k, i in enumerate(t["id"])}
 
-    linked = np.array([bracket_entity_node(t["text"][row[i]], t["mentions"][row[i]], entity) is not None
-                       for i in ids])
-    keep = linked if slice_name == "linked" else ~linked
+    if slice_name not in SLICES:
+        sys.exit(f"--slice must be one of {', '.join(SLICES)}, got {slice_name!r}")
+    names = np.array([mention_slice(t["text"][row[i]], t["mentions"][row[i]], entity) for i in ids])
+    keep = np.char.startswith(names, "unlinked") if slice_name == "unlinked" else names == slice_name
     print(f"slice {slice_name}: {int(keep.sum())} of {len(ids)} test examples")
 classes = sorted(set(gold_of[i] for i in ids))
 index = {c: k for k, c in enumerate(classes)}

@@ -124,7 +124,7 @@ class Preprocessor:
             scorers = self.relevance_scorers if use_graph and f.subgraph_ranking == "relevance" else None
             self._featurizers[use_graph] = Featurizer(self.tokenizer, self.kg if use_graph else None,
                                                       self if use_graph else None, f.hops, f.max_nodes,
-                                                      f.max_length, scorers=scorers)
+                                                      f.max_length, scorers=scorers, focus_marks=f.focus_marks)
         return self._featurizers[use_graph]
 
     def with_changes(self, kg=None, linker=None, **features) -> "Preprocessor":

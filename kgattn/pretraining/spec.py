@@ -61,8 +61,9 @@ class ObjectiveWeights(Section):
 
 #: Options of the four schemas that pretraining sets itself: link prediction and the alignment loss
 #: follow ``objectives``, there is no validation data to stop on, no task to shuffle graphs for, and
-#: the graph is never dropped (whole-graph dropout is a fine-tuning regulariser).
-_NOT_PRETRAINING = ("link_prediction", "alignment", "patience", "shuffle_graph", "subgraph_ranking", "graph_dropout")
+#: the graph is never dropped (whole-graph dropout is a fine-tuning regulariser), and no task marks a span to focus on.
+_NOT_PRETRAINING = ("link_prediction", "alignment", "patience", "shuffle_graph", "subgraph_ranking", "graph_dropout",
+                    "focus_marks")
 
 PretrainSection = schema_section("PretrainSection", """Model, objectives, optimisation and trainer of the pretraining.
 

@@ -81,8 +81,10 @@ def schema_section(name: str, doc: str, concerns: tuple[str, ...], exclude: tupl
                    extra: dict[str, tuple[Any, Any]] | None = None) -> type[Section]:
     """A strict pydantic section with one key per user field of the named schemas (same types,
     same defaults), minus ``exclude``, plus ``extra`` keys ``{name: (type, default)}`` that belong
-    to the section but to no schema (left out of the dump, so of every hash, while unset)."""
+    to the section but to no schema (left out of the dump, so of every hash, while unset; so are
+    schema fields whose metadata says ``omit_unset``: options added after specs were in use)."""
     fields: dict[str, Any] = dict(extra or {})
+    omit_unset = list(extra or ())
     for concern in concerns:
         schema = SCHEMAS[concern]
         hints = field_types(schema)
@@ -93,6 +95,8 @@ def schema_section(name: str, doc: str, concerns: tuple[str, ...], exclude: tupl
             value = Field(default_factory=lambda d=default: type(d)(d)) if isinstance(default, (list, dict)) \
                 else Field(default)
             fields[f.name] = (hints[f.name], value)
-    base = type(f"{name}Base", (SchemaSection,), {"concerns": concerns, "_OMIT_UNSET": tuple(extra or ()),
+            if f.metadata.get("omit_unset"):   # a schema option added later: hashed only once set
+                omit_unset.append(f.name)
+    base = type(f"{name}Base", (SchemaSection,), {"concerns": concerns, "_OMIT_UNSET": tuple(omit_unset),
                                                  "__annotations__": {}})
     return create_model(name, __base__=base, __doc__=doc, **fields)

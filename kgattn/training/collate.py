@@ -140,6 +140,18 @@ def seeds_of(mentions: Sequence[Mention]) -> list[int]:
     return list(dict.fromkeys(m.node for m in mentions if m.node is not None))
 
 
+def focus_mentions(text: str, mentions: Sequence[Mention], marks: tuple[str, str] | None) -> tuple[Mention, ...]:
+    """The mentions overlapping the first span of ``text`` between ``marks`` (``(open, close)``);
+    all of them when ``marks`` is None or the text lacks either mark."""
+    if marks is None:
+        return tuple(mentions)
+    start = text.find(marks[0])
+    end = text.find(marks[1], start + len(marks[0])) if start >= 0 else -1
+    if end < 0:
+        return tuple(mentions)
+    return tuple(m for m in mentions if m.start < end and start + len(marks[0]) < m.end)
+
+
 class Featurizer:
     """Links, tokenizes and cuts subgraphs for a whole corpus, once.
 
@@ -153,10 +165,13 @@ class Featurizer:
             time (``num_truncated`` counts them all).
         scorers: optional ``texts -> [scorer]``: one subgraph scorer per text (see
             :meth:`KnowledgeGraph.subgraph`) that decides which nodes fill ``max_nodes``.
+        focus_marks: ``(open, close)``: only the mentions inside the marked span seed the
+            subgraph (:func:`focus_mentions`; ``FeatureConfig.focus_marks``).
     """
 
     def __init__(self, tokenizer, kg=None, linker=None, hops: int = 2, max_nodes: int = 32,
-                 max_length: int = 128, scorers: Callable | None = None):
+                 max_length: int = 128, scorers: Callable | None = None,
+                 focus_marks: tuple[str, str] | None = None):
         if not getattr(tokenizer, "is_fast", False):
             raise ConfigError("the backbone's tokenizer must be a fast tokenizer (offsets are needed "
                               "to map linked mentions to tokens)")
@@ -167,6 +182,7 @@ class Featurizer:
         self.max_nodes = max_nodes
         self.max_length = max_length
         self.scorers = scorers
+        self.focus_marks = focus_marks
         self.num_truncated = 0
         self._warned = False
 
@@ -219,7 +235,7 @@ class Featurizer:
             elif len(mentions) != len(texts):
                 raise ConfigError(f"{len(mentions)} mention lists for {len(texts)} texts")
             mentions = [tuple(ms) for ms in mentions]
-            seeds = [seeds_of(ms) for ms in mentions]
+            seeds = [seeds_of(focus_mentions(text, ms, self.focus_marks)) for text, ms in zip(texts, mentions)]
             if self.scorers is None:
                 subgraphs = self.kg.subgraphs(seeds, hops=self.hops, max_nodes=self.max_nodes)
             else:
