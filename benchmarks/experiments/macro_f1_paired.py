@@ -69,6 +69,9 @@ res = {}
 for pair in pairs:
     a, b = pair.split(":")
     seeds = sorted(s for s in range(10) if f"{a}-seed{s}" in preds and f"{b}-seed{s}" in preds)
+    if not seeds:
+        print(f"{a} - {b}: no seed has both variants; skipped")
+        continue
     A = [codes(f"{a}-seed{s}") for s in seeds]
     B = [codes(f"{b}-seed{s}") for s in seeds]
     point = np.mean([macro_f1(gold, x) for x in A]) - np.mean([macro_f1(gold, y) for y in B])
