@@ -51,3 +51,21 @@ def test_knowledge_as_text_appends_and_keeps_unlinked_texts(kg):
     assert out[0].startswith(texts[0])  # mention offsets into the original text stay valid
     with pytest.raises(ValueError, match="2 texts but 1 mention"):
         knowledge_as_text(texts, [[]], kg)
+
+
+def test_knowledge_as_text_variant_tells_of_the_marked_entity_only_when_the_graph_is_focused(kg):
+    # With features.focus_marks the fused model's subgraph holds the [marked] mention's node alone;
+    # the knowledge-as-text baseline it is compared with must be told of the same entities.
+    from kgattn.evaluation.variants import KnowledgeAsText
+
+    dog, cat = kg.node_index("dog"), kg.node_index("cat")
+    text = "a [dog] and a cat"
+    mentions = [[Mention(3, 6, "dog", node=dog), Mention(14, 17, "cat", node=cat)]]
+    options = {"text_neighbours": 8, "text_glosses": False}
+    augment = KnowledgeAsText()
+    assert augment([text], mentions, kg, options) == [f"{text}{SEPARATOR}dog: canine, puppy; cat: feline"]
+    focused = augment([text], mentions, kg, {**options, "focus_marks": ("[", "]")})
+    assert focused == [f"{text}{SEPARATOR}dog: canine, puppy"]
+    cat_only = [[Mention(14, 17, "cat", node=cat)]]
+    unlinked_mark = augment(["a [fox] and a cat"], cat_only, kg, {**options, "focus_marks": ("[", "]")})
+    assert unlinked_mark == ["a [fox] and a cat"]   # the marked span links nothing: nothing appended

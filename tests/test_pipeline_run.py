@@ -233,6 +233,22 @@ def test_knowledge_baselines_are_trained_and_compared_with_the_full_model(tmp_pa
     assert stored["settings"] == {"text_neighbours": 4, "text_max_length": 96, "text_glosses": True}
 
 
+def test_knowledge_as_text_follows_focus_marks_and_stores_them_with_its_predictions(tmp_path):
+    # With features.focus_marks the fused model's subgraph holds the marked mention's nodes only;
+    # knowledge as text verbalises the same mentions, and its stored predictions say so (a copy made
+    # unfocused is not reused: the study compares the stored settings).
+    spec_path = write_toy_world(tmp_path, rows=60, extra_spec="evaluate: {seeds: [0], variants: [full, "
+                                "knowledge_as_text], bootstrap: 200, permutations: 200}\n")
+    components = FakeComponents()
+    result = run_pipeline(spec_path, stages=["link", "train", "evaluate"], components=components, **QUIET)
+    stored_path = result.run_dir / "evaluate" / "predictions" / "knowledge_as_text-seed0.json"
+    assert "settings" not in json.loads(stored_path.read_text())
+    spec_path.write_text(spec_path.read_text() + "features: {focus_marks: ['[', ']']}\n")
+    focused = run_pipeline(spec_path, stages=["link", "train", "evaluate"], components=components, **QUIET)
+    stored = json.loads((focused.run_dir / "evaluate" / "predictions" / "knowledge_as_text-seed0.json").read_text())
+    assert stored["settings"] == {"focus_marks": ["[", "]"]}
+
+
 def test_max_train_rows_caps_the_training_split_only(tmp_path):
     spec_path = write_toy_world(tmp_path, rows=60)
     spec_path.write_text(spec_path.read_text().replace("shard_rows: 16}", "shard_rows: 16, max_train_rows: 10}"))

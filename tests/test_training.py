@@ -337,7 +337,7 @@ def test_any_task_name_gets_validation_metrics(tiny_backbone, task):
 
 # ---------------------------------------------------------------- focus on a marked span
 def test_focus_mentions_keeps_the_marked_span():
-    from kgattn.training.collate import focus_mentions
+    from kgattn.linking.types import focus_mentions
 
     text = "Acme met [Bolt] and Corvo."
     ms = [Mention(0, 4, "Acme", node=1), Mention(10, 14, "Bolt", node=2), Mention(20, 25, "Corvo", node=3)]

@@ -29,6 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
+from kgattn.linking.types import focus_mentions
+
 #: The variant whose presence in ``evaluate.variants`` switches on the graph-removed scoring of
 #: every trained variant with a registered ``removed_from`` counterpart.
 REMOVAL_SWITCH = "graph_removed"
@@ -226,12 +228,18 @@ class KnowledgeAsText:
     (:func:`kgattn.graph.verbalize.knowledge_as_text`); ``text_max_length`` becomes the
     classifier's ``max_length`` (the longer texts need more tokens).
 
-    Options: ``text_neighbours``, ``text_glosses``, ``text_max_length`` (resolved by the caller).
+    Options: ``text_neighbours``, ``text_glosses``, ``text_max_length`` (resolved by the caller),
+    and ``focus_marks`` when the fused model's subgraph is focused
+    (:attr:`~kgattn.preprocessing.config.FeatureConfig.focus_marks`): then only the marked span's
+    mentions are verbalised, so both variants are told about the same entities.
     """
 
     def __call__(self, texts, mentions, kg, options):
         from kgattn.graph.verbalize import knowledge_as_text
 
+        marks = options.get("focus_marks")
+        if marks is not None:
+            mentions = [focus_mentions(text, ms, marks) for text, ms in zip(texts, mentions)]
         return knowledge_as_text(texts, mentions, kg, options["text_neighbours"], options["text_glosses"])
 
     def overrides(self, options):

@@ -52,9 +52,13 @@ def variant_options(ctx: Context) -> tuple[dict, dict]:
     predictions (only the keys the spec sets, so older runs stay reusable)."""
     es = ctx.spec.evaluate
     resolved = {key: es.text_option(key) for key in es.TEXT_DEFAULTS}
+    stored = es.text_settings()
+    if ctx.spec.features.focus_marks is not None:   # the texts tell of the marked entity only, as the graph does
+        resolved["focus_marks"] = ctx.spec.features.focus_marks
+        stored["focus_marks"] = list(ctx.spec.features.focus_marks)   # as the stored JSON reads back
     # Every variant that rewrites its texts (knowledge as text, hybrid) reads the same settings.
     rewriting = [name for name in variant_names() if get_variant(name).augment is not None]
-    return {name: resolved for name in rewriting}, {name: es.text_settings() for name in rewriting}
+    return {name: resolved for name in rewriting}, {name: stored for name in rewriting}
 
 
 def pseudonymized_splits(ctx: Context, splits):

@@ -15,7 +15,7 @@ import torch
 
 from kgattn.errors import ConfigError, InputTextError
 from kgattn.graph.subgraph import Subgraph
-from kgattn.linking.types import Mention
+from kgattn.linking.types import Mention, focus_mentions
 from kgattn.models.inputs import GraphBatch
 
 
@@ -138,18 +138,6 @@ def linked_window(text: str, covered_end: int) -> int:
 def seeds_of(mentions: Sequence[Mention]) -> list[int]:
     """Linked nodes of the mentions, in text order, each once."""
     return list(dict.fromkeys(m.node for m in mentions if m.node is not None))
-
-
-def focus_mentions(text: str, mentions: Sequence[Mention], marks: tuple[str, str] | None) -> tuple[Mention, ...]:
-    """The mentions overlapping the first span of ``text`` between ``marks`` (``(open, close)``);
-    all of them when ``marks`` is None or the text lacks either mark."""
-    if marks is None:
-        return tuple(mentions)
-    start = text.find(marks[0])
-    end = text.find(marks[1], start + len(marks[0])) if start >= 0 else -1
-    if end < 0:
-        return tuple(mentions)
-    return tuple(m for m in mentions if m.start < end and start + len(marks[0]) < m.end)
 
 
 class Featurizer:
