@@ -233,7 +233,7 @@ def test_knowledge_baselines_are_trained_and_compared_with_the_full_model(tmp_pa
     assert stored["settings"] == {"text_neighbours": 4, "text_max_length": 96, "text_glosses": True}
 
 
-def test_knowledge_as_text_follows_focus_marks_and_stores_them_with_its_predictions(tmp_path):
+def test_focus_marks_reach_knowledge_as_text_and_the_report_slices(tmp_path):
     # With features.focus_marks the fused model's subgraph holds the marked mention's nodes only;
     # knowledge as text verbalises the same mentions, and its stored predictions say so (a copy made
     # unfocused is not reused: the study compares the stored settings).
@@ -243,10 +243,20 @@ def test_knowledge_as_text_follows_focus_marks_and_stores_them_with_its_predicti
     result = run_pipeline(spec_path, stages=["link", "train", "evaluate"], components=components, **QUIET)
     stored_path = result.run_dir / "evaluate" / "predictions" / "knowledge_as_text-seed0.json"
     assert "settings" not in json.loads(stored_path.read_text())
+    metrics = json.loads((result.run_dir / "evaluate" / "metrics.json").read_text())
+    assert metrics["slices"]["label"]["linked"]["full"]["n"] == 12 and "slice_marks" not in metrics
+    # Mark a word that links nothing: the report's slices count the marked span's links only.
+    corpus = tmp_path / "corpus.csv"
+    corpus.write_text(corpus.read_text().replace("Report ", "[Report] "))
     spec_path.write_text(spec_path.read_text() + "features: {focus_marks: ['[', ']']}\n")
     focused = run_pipeline(spec_path, stages=["link", "train", "evaluate"], components=components, **QUIET)
     stored = json.loads((focused.run_dir / "evaluate" / "predictions" / "knowledge_as_text-seed0.json").read_text())
     assert stored["settings"] == {"focus_marks": ["[", "]"]}
+    metrics = json.loads((focused.run_dir / "evaluate" / "metrics.json").read_text())
+    assert metrics["slice_marks"] == ["[", "]"]
+    assert metrics["slices"]["label"]["linked"]["full"]["n"] == 0
+    assert metrics["slices"]["label"]["unlinked"]["full"]["n"] == 12
+    assert "linked entity inside the marked span ([ … ])" in (focused.run_dir / "evaluate" / "report.md").read_text()
 
 
 def test_max_train_rows_caps_the_training_split_only(tmp_path):

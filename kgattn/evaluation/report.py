@@ -43,14 +43,16 @@ def _headline(task: str, tm: dict) -> str | None:
             f"n = {b['n']}): {verdict}.")
 
 
-def _slice_lines(slices: dict | None) -> list[str]:
-    """Accuracy per slice (linked entity or none, seen in training or not) and variant."""
+def _slice_lines(slices: dict | None, marks: list[str] | None = None) -> list[str]:
+    """Accuracy per slice (linked entity or none, seen in training or not) and variant; ``marks``:
+    the ``focus_marks`` whose span alone counts."""
     if not slices:
         return []
     names = [n for n in ("all", "linked", "unlinked", "seen", "unseen") if n in slices]
     variants = ordered_variants(slices[names[0]])
+    where = f" inside the marked span ({marks[0]} … {marks[1]})" if marks else ""
     lines = ["Accuracy by slice (mean over seeds; n = test examples): *linked* examples have at least one "
-             "linked entity, *seen*/*unseen* split them by whether that entity is linked in a training example.",
+             f"linked entity{where}, *seen*/*unseen* split them by whether that entity is linked in a training example.",
              "", "| slice | n | " + " | ".join(variants) + " |", "|---|---|" + "---|" * len(variants)]
     for name in names:
         row = slices[name]
@@ -119,7 +121,7 @@ def render_markdown(metrics: dict, examples: list[dict], title: str) -> tuple[st
                 lines.append(f"| {v} | " + " | ".join(
                     _pct(points[str(n)]["mean"]) if str(n) in points else "–" for n in sizes) + " |")
             lines += ["", f"![learning curves, task {task}]({name})", ""]
-        lines += _slice_lines(metrics.get("slices", {}).get(task))
+        lines += _slice_lines(metrics.get("slices", {}).get(task), metrics.get("slice_marks"))
         full = tm["variants"].get("full")
         if full:
             lines += ["Per-class results of the full model (mean over seeds):", "",

@@ -11,6 +11,7 @@ import time
 
 from kgattn.errors import CorpusError
 from kgattn.evaluation.variants import ClassifierHooks, get_variant, variant_names
+from kgattn.linking.types import focus_mentions
 from kgattn.pipeline.rundir import barrier, read_json
 from kgattn.pipeline.stages import Context, fit_classifier, load_model, load_split
 
@@ -123,7 +124,12 @@ def evaluate_stage(ctx: Context) -> dict:
     metrics = summarize(study, n_train=len(train), bootstrap=es.bootstrap, permutations=es.permutations,
                         confidence=es.confidence, seed=0)
     metrics["split"] = es.split
-    metrics["slices"] = study_slices(study, train.mentions, test.mentions)
+    # With focus_marks the graph holds the marked span's nodes only, so "linked" means that span is linked.
+    marks = ctx.spec.features.focus_marks
+    focused = lambda d: [focus_mentions(t, ms, marks) for t, ms in zip(d.texts, d.mentions)]  # noqa: E731
+    metrics["slices"] = study_slices(study, focused(train), focused(test))
+    if marks is not None:
+        metrics["slice_marks"] = list(marks)
     if pseudo is not None:
         metrics["pseudonymize"] = {"mode": pseudo.mode, "seed": pseudo.seed, **pseudo.stats,
                                    "leaked_surfaces": sum(pseudo.leaks().values())}
