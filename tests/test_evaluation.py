@@ -178,3 +178,34 @@ def test_report_files_with_embedded_figures(tmp_path):
     assert "| variant | 15 | 30 |" in md
     assert not list(tmp_path.rglob(".*.tmp-*"))
     assert (tmp_path / "figures" / "confusion-t.png").stat().st_size > 1000
+
+
+class _AccuracyHooks(_Hooks):
+    """A fake learner whose accuracy per variant is given (same draws for every variant)."""
+
+    def __init__(self, accuracy):
+        super().__init__()
+        self.accuracy = accuracy
+
+    def predict(self, model, data, use_graph):
+        ok = np.random.default_rng(model["seed"]).random(len(data)) < self.accuracy[model["variant"]]
+        return {"t": [y if k else ("x" if y != "x" else "y") for y, k in zip(data.labels["t"], ok)]}
+
+
+@pytest.mark.parametrize("kat, verdict", [
+    (0.9, "the fusion did no better than knowledge as text"),
+    (0.6, "the fusion beat every simpler use of the graph that was run"),
+    (0.97, "knowledge as text did better than the fusion: use it instead"),
+])
+def test_report_summary_says_whether_the_fusion_beats_the_simpler_uses_of_the_graph(kat, verdict):
+    hooks = _AccuracyHooks({"full": 0.9, "no_graph": 0.5, "knowledge_as_text": kat, "graph_features": 0.6})
+    study = run_study(hooks, _examples(30, "tr"), None, _examples(600, "te"),
+                      variants=["full", "no_graph", "knowledge_as_text", "graph_features"], seeds=[0])
+    md, _ = render_markdown(summarize(study, n_train=30, bootstrap=300, permutations=100), [], "unit")
+    summary = md.split("## Summary")[1].split("##")[0]
+    assert "the graph helps" in summary and verdict in summary
+    assert "graph features only" in summary and "knowledge as text" in summary
+    # Without a knowledge baseline the summary says nothing about the fusion's cost.
+    plain = run_study(hooks, _examples(30, "tr"), None, _examples(600, "te"), variants=["full", "no_graph"], seeds=[0])
+    md, _ = render_markdown(summarize(plain, n_train=30, bootstrap=300, permutations=100), [], "unit")
+    assert "simpler uses" not in md and "the graph helps" in md

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kgattn.evaluation import plots
-from kgattn.evaluation.variants import ordered_variants
+from kgattn.evaluation.variants import knowledge_baselines, ordered_variants, variant_title
 from kgattn.persistence import atomic_path, write_json
 
 
@@ -40,7 +40,28 @@ def _headline(task: str, tm: dict) -> str | None:
         verdict = "no difference can be claimed"
     return (f"**{task}**: full − no-graph accuracy = {diff} points "
             f"({b['confidence']:.0%} CI [{lo}, {hi}], permutation p = {_p(perm['p_value'])}, "
-            f"n = {b['n']}): {verdict}.")
+            f"n = {b['n']}): {verdict}." + _fusion_verdict(tm))
+
+
+def _fusion_verdict(tm: dict) -> str:
+    """Whether the fusion is worth its cost: the full model against each simpler use of the same
+    graph that was run (knowledge as text, graph features), by the same paired interval."""
+    rows = [(name, tm["paired"][f"full_vs_{name}"]["bootstrap"]) for name in knowledge_baselines()
+            if f"full_vs_{name}" in tm["paired"]]
+    if not rows:
+        return ""
+    diffs = "; ".join(f"{variant_title(n).split(' (')[0]} {100 * b['diff']:+.1f} [{_pct(b['low'])}, {_pct(b['high'])}]"
+                      for n, b in rows)
+    better = [variant_title(n).split(" (")[0] for n, b in rows if b["high"] < 0]
+    tied = [variant_title(n).split(" (")[0] for n, b in rows if b["low"] <= 0 <= b["high"]]
+    if better:
+        verdict = f"{' and '.join(better)} did better than the fusion: use it instead"
+    elif tied:
+        verdict = (f"the fusion did no better than {' or '.join(tied)}: here the simpler model "
+                   "suffices")
+    else:
+        verdict = "the fusion beat every simpler use of the graph that was run"
+    return f" Full − simpler uses of the graph: {diffs}: {verdict}."
 
 
 def _slice_lines(slices: dict | None, marks: list[str] | None = None) -> list[str]:

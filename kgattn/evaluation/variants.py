@@ -70,6 +70,8 @@ class Variant:
             with the graph removed.
         default: part of ``evaluate.variants`` when a spec does not list them.
         selectable: may be listed in a spec (False for counterparts that follow the switch).
+        knowledge_baseline: a simpler use of the same graph (no fusion); the report's summary
+            says whether the full model beats it, i.e. whether the fusion is worth its cost.
     """
 
     name: str
@@ -80,6 +82,7 @@ class Variant:
     removed_from: str | None = None
     default: bool = False
     selectable: bool = True
+    knowledge_baseline: bool = False
 
     def __post_init__(self):
         if (self.train is None) == (self.removed_from is None):
@@ -124,6 +127,11 @@ def get_variant(name: str) -> Variant:
 def variant_names(*, selectable: bool = True) -> tuple[str, ...]:
     """Registered names in the canonical order (only those a spec may list, by default)."""
     return tuple(n for n, v in _REGISTRY.items() if v.selectable or not selectable)
+
+
+def knowledge_baselines() -> tuple[str, ...]:
+    """Registered simpler uses of the graph (``Variant.knowledge_baseline``), in the canonical order."""
+    return tuple(n for n, v in _REGISTRY.items() if v.knowledge_baseline)
 
 
 def default_variants() -> tuple[str, ...]:
@@ -258,9 +266,10 @@ register_variant(Variant("shuffled_graph", "shuffled-graph control", train={"use
 register_variant(Variant("graph_removed", "full model, graph removed at inference", train=None,
                          removed_from="full", graph_at_inference=False, default=True))
 register_variant(Variant("knowledge_as_text", "knowledge as text (no graph; linked labels + neighbours appended)",
-                         train={"use_graph": False}, augment=KnowledgeAsText(), graph_at_inference=False))
+                         train={"use_graph": False}, augment=KnowledgeAsText(), graph_at_inference=False,
+                         knowledge_baseline=True))
 register_variant(Variant("graph_features", "graph features only (bag of nodes + relation types, no fusion)",
-                         train={"use_graph": True, "shuffle_graph": False, "fusion": "bag"}))
+                         train={"use_graph": True, "shuffle_graph": False, "fusion": "bag"}, knowledge_baseline=True))
 register_variant(Variant("hybrid", "hybrid (knowledge as text appended and the graph fused)",
                          train={"use_graph": True, "shuffle_graph": False}, augment=KnowledgeAsText()))
 register_variant(Variant("graph_features_removed", "graph-features model, bag emptied at inference", train=None,
