@@ -26,18 +26,18 @@ def _md_escape(text: str) -> str:
     return re.sub(r"([|*_`\[\]<>])", r"\\\1", str(text))
 
 
+def _side_of_zero(interval: dict) -> int:
+    """+1 when the paired interval lies above 0, -1 below, 0 when it spans 0."""
+    return 1 if interval["low"] > 0 else -1 if interval["high"] < 0 else 0
+
+
 def _headline(task: str, tm: dict) -> str | None:
     paired = tm["paired"].get("full_vs_no_graph")
     if paired is None:
         return None
     b, perm = paired["bootstrap"], paired["permutation"]
     diff, lo, hi = _pct(b["diff"]), _pct(b["low"]), _pct(b["high"])
-    if b["low"] > 0:
-        verdict = "the graph helps"
-    elif b["high"] < 0:
-        verdict = "the graph hurts"
-    else:
-        verdict = "no difference can be claimed"
+    verdict = {1: "the graph helps", -1: "the graph hurts", 0: "no difference can be claimed"}[_side_of_zero(b)]
     return (f"**{task}**: full − no-graph accuracy = {diff} points "
             f"({b['confidence']:.0%} CI [{lo}, {hi}], permutation p = {_p(perm['p_value'])}, "
             f"n = {b['n']}): {verdict}." + _fusion_verdict(tm))
@@ -46,14 +46,13 @@ def _headline(task: str, tm: dict) -> str | None:
 def _fusion_verdict(tm: dict) -> str:
     """Whether the fusion is worth its cost: the full model against each simpler use of the same
     graph that was run (knowledge as text, graph features), by the same paired interval."""
-    rows = [(name, tm["paired"][f"full_vs_{name}"]["bootstrap"]) for name in knowledge_baselines()
-            if f"full_vs_{name}" in tm["paired"]]
+    rows = [(variant_title(name).split(" (")[0], tm["paired"][f"full_vs_{name}"]["bootstrap"])
+            for name in knowledge_baselines() if f"full_vs_{name}" in tm["paired"]]
     if not rows:
         return ""
-    diffs = "; ".join(f"{variant_title(n).split(' (')[0]} {100 * b['diff']:+.1f} [{_pct(b['low'])}, {_pct(b['high'])}]"
-                      for n, b in rows)
-    better = [variant_title(n).split(" (")[0] for n, b in rows if b["high"] < 0]
-    tied = [variant_title(n).split(" (")[0] for n, b in rows if b["low"] <= 0 <= b["high"]]
+    diffs = "; ".join(f"{title} {100 * b['diff']:+.1f} [{_pct(b['low'])}, {_pct(b['high'])}]" for title, b in rows)
+    better = [title for title, b in rows if _side_of_zero(b) < 0]
+    tied = [title for title, b in rows if _side_of_zero(b) == 0]
     if better:
         verdict = f"{' and '.join(better)} did better than the fusion: use it instead"
     elif tied:
