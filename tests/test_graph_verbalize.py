@@ -24,6 +24,20 @@ def test_neighbourhood_is_one_hop_out_then_in_without_repeats(kg):
     assert node_neighbourhood(kg, kg.node_index("carnivore")) == ["canine"]
 
 
+def test_two_hops_write_each_neighbours_own_neighbours_in_brackets(kg):
+    # puppy -> dog -> canine -> carnivore: the fact two hops away (canine) is written out, the
+    # labels of the first level and the node's own label are not repeated deeper down.
+    puppy, dog = kg.node_index("puppy"), kg.node_index("dog")
+    assert node_neighbourhood(kg, puppy, hops=2) == ["dog (canine)"]
+    assert node_neighbourhood(kg, dog, hops=2) == ["canine (carnivore)", "puppy"]
+    assert node_neighbourhood(kg, puppy, hops=3) == ["dog (canine (carnivore))"]
+    assert node_neighbourhood(kg, dog, max_neighbours=1, hops=2) == ["canine (carnivore)"]
+    out = knowledge_as_text(["a puppy"], [[Mention(2, 7, "puppy", node=puppy)]], kg, hops=2)
+    assert out == [f"a puppy{SEPARATOR}puppy: dog (canine)"]
+    with pytest.raises(ValueError, match="hops must be at least 1"):
+        node_neighbourhood(kg, dog, hops=0)
+
+
 def test_verbalize_skips_nil_and_repeated_nodes(kg):
     dog, cat = kg.node_index("dog"), kg.node_index("cat")
     mentions = [Mention(0, 3, "dog", node=dog), Mention(8, 11, "xyz", node=None),
@@ -61,7 +75,7 @@ def test_knowledge_as_text_variant_tells_of_the_marked_entity_only_when_the_grap
     dog, cat = kg.node_index("dog"), kg.node_index("cat")
     text = "a [dog] and a cat"
     mentions = [[Mention(3, 6, "dog", node=dog), Mention(14, 17, "cat", node=cat)]]
-    options = {"text_neighbours": 8, "text_glosses": False}
+    options = {"text_neighbours": 8, "text_glosses": False, "text_hops": 1}
     augment = KnowledgeAsText()
     assert augment([text], mentions, kg, options) == [f"{text}{SEPARATOR}dog: canine, puppy; cat: feline"]
     focused = augment([text], mentions, kg, {**options, "focus_marks": ("[", "]")})

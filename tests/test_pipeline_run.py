@@ -225,12 +225,12 @@ def test_knowledge_baselines_are_trained_and_compared_with_the_full_model(tmp_pa
     # A changed knowledge-as-text option is not in the run dir's hash: the stored predictions of
     # that variant (made with other settings) are not reused, the others are.
     spec_path.write_text(spec_path.read_text().replace("text_max_length: 96", "text_max_length: 96, "
-                                                       "text_glosses: true"))
+                                                       "text_glosses: true, text_hops: 2"))
     before = len(components.trained)
     again = run_pipeline(spec_path, stages=["evaluate"], components=components, **QUIET)
     assert again.run_dir == result.run_dir and len(components.trained) - before == 1
     stored = json.loads((result.run_dir / "evaluate" / "predictions" / "knowledge_as_text-seed0.json").read_text())
-    assert stored["settings"] == {"text_neighbours": 4, "text_max_length": 96, "text_glosses": True}
+    assert stored["settings"] == {"text_neighbours": 4, "text_max_length": 96, "text_glosses": True, "text_hops": 2}
 
 
 def test_focus_marks_reach_knowledge_as_text_and_the_report_slices(tmp_path):

@@ -236,7 +236,7 @@ class KnowledgeAsText:
     (:func:`kgattn.graph.verbalize.knowledge_as_text`); ``text_max_length`` becomes the
     classifier's ``max_length`` (the longer texts need more tokens).
 
-    Options: ``text_neighbours``, ``text_glosses``, ``text_max_length`` (resolved by the caller),
+    Options: ``text_neighbours``, ``text_glosses``, ``text_hops``, ``text_max_length`` (resolved by the caller),
     and ``focus_marks`` when the fused model's subgraph is focused
     (:attr:`~kgattn.preprocessing.config.FeatureConfig.focus_marks`): then only the marked span's
     mentions are verbalised, so both variants are told about the same entities.
@@ -248,7 +248,8 @@ class KnowledgeAsText:
         marks = options.get("focus_marks")
         if marks is not None:
             mentions = [focus_mentions(text, ms, marks) for text, ms in zip(texts, mentions)]
-        return knowledge_as_text(texts, mentions, kg, options["text_neighbours"], options["text_glosses"])
+        return knowledge_as_text(texts, mentions, kg, options["text_neighbours"], options["text_glosses"],
+                                 options["text_hops"])
 
     def overrides(self, options):
         return {"max_length": options["text_max_length"]} if "text_max_length" in options else {}

@@ -145,12 +145,14 @@ class EvaluateSpec(Section):
     #: Texts shown with their attended nodes in the report (from ``KGClassifier.explain``).
     explain: int = Field(1, ge=0)
     #: ``knowledge_as_text`` variant: neighbour labels appended per linked node (default 8), the
-    #: token limit of its longer texts (default 128), and whether each linked node's description
-    #: (WordNet: its gloss) is appended too (default false). Unset, they stay out of the stage
-    #: key, so specs written before these fields existed keep their run directories.
+    #: token limit of its longer texts (default 128), whether each linked node's description
+    #: (WordNet: its gloss) is appended too (default false), and how many hops of neighbours are
+    #: written out (default 1; 2 adds each neighbour's neighbours in brackets). Unset, they stay
+    #: out of the stage key, so specs written before these fields existed keep their run directories.
     text_neighbours: int | None = Field(None, ge=0)
     text_max_length: int | None = Field(None, gt=0)
     text_glosses: bool | None = None
+    text_hops: int | None = Field(None, ge=1, le=3)
 
     #: Pseudonymised evaluation (:func:`kgattn.evaluation.pseudonymize.pseudonymize`): every variant
     #: is trained and scored on texts whose linked entity mentions carry invented names
@@ -160,10 +162,10 @@ class EvaluateSpec(Section):
     pseudonymize: Literal["mentions", "entities"] | None = None
     pseudonymize_seed: int | None = None
 
-    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ("text_neighbours", "text_max_length", "text_glosses", "pseudonymize",
-                                             "pseudonymize_seed")
+    _OMIT_UNSET: ClassVar[tuple[str, ...]] = ("text_neighbours", "text_max_length", "text_glosses", "text_hops",
+                                             "pseudonymize", "pseudonymize_seed")
     TEXT_DEFAULTS: ClassVar[dict[str, int | bool]] = {"text_neighbours": 8, "text_max_length": 128,
-                                                      "text_glosses": False}
+                                                      "text_glosses": False, "text_hops": 1}
 
     def text_settings(self) -> dict[str, int | bool]:
         """The knowledge-as-text options set in the spec (stored with that variant's predictions)."""
