@@ -24,18 +24,21 @@ def test_neighbourhood_is_one_hop_out_then_in_without_repeats(kg):
     assert node_neighbourhood(kg, kg.node_index("carnivore")) == ["canine"]
 
 
-def test_two_hops_write_each_neighbours_own_neighbours_in_brackets(kg):
-    # puppy -> dog -> canine -> carnivore: the fact two hops away (canine) is written out, the
-    # labels of the first level and the node's own label are not repeated deeper down.
-    puppy, dog = kg.node_index("puppy"), kg.node_index("dog")
-    assert node_neighbourhood(kg, puppy, hops=2) == ["dog (canine)"]
-    assert node_neighbourhood(kg, dog, hops=2) == ["canine (carnivore)", "puppy"]
-    assert node_neighbourhood(kg, puppy, hops=3) == ["dog (canine (carnivore))"]
-    assert node_neighbourhood(kg, dog, max_neighbours=1, hops=2) == ["canine (carnivore)"]
-    out = knowledge_as_text(["a puppy"], [[Mention(2, 7, "puppy", node=puppy)]], kg, hops=2)
-    assert out == [f"a puppy{SEPARATOR}puppy: dog (canine)"]
+def test_more_hops_describe_the_neighbours_breadth_first_without_repeats(kg):
+    # puppy -> dog -> canine -> carnivore: the facts two and three hops away are written out after
+    # the nearer ones (a token limit cuts the farthest first), and no label is written twice.
+    puppy, dog, cat = kg.node_index("puppy"), kg.node_index("dog"), kg.node_index("cat")
+    linked = [Mention(0, 5, "puppy", node=puppy)]
+    assert verbalize(kg, linked) == "puppy: dog"
+    assert verbalize(kg, linked, hops=2) == "puppy: dog; dog: canine"
+    assert verbalize(kg, linked, hops=3) == "puppy: dog; dog: canine; canine: carnivore"
+    both = [Mention(0, 3, "dog", node=dog), Mention(8, 11, "cat", node=cat)]
+    assert verbalize(kg, both, hops=2) == "dog: canine, puppy; cat: feline; canine: carnivore"
+    assert verbalize(kg, both, max_neighbours=1, hops=2) == "dog: canine; cat: feline; canine: carnivore"
+    out = knowledge_as_text(["a puppy"], [linked], kg, hops=2)
+    assert out == [f"a puppy{SEPARATOR}puppy: dog; dog: canine"]
     with pytest.raises(ValueError, match="hops must be at least 1"):
-        node_neighbourhood(kg, dog, hops=0)
+        verbalize(kg, linked, hops=0)
 
 
 def test_verbalize_skips_nil_and_repeated_nodes(kg):

@@ -4,9 +4,10 @@ The input of the knowledge-as-text baseline (the ``knowledge_as_text`` evaluatio
 plain language model fine-tuned on ``"<text> | <node>: <neighbour>, <neighbour>; ..."``, which
 tests whether the graph's knowledge helps without any fusion.
 
-With ``hops=2`` each neighbour is followed by its own neighbours in brackets,
-``"<node>: <neighbour> (<neighbour's neighbour>, ...), ..."``, so a fact two hops from the linked
-node (a person's company's industry) is written out too; every level keeps ``max_neighbours``.
+With ``hops`` > 1 the neighbours are described in turn, breadth first, in the same form:
+``"<node>: <nbr>, <nbr>; <nbr>: <nbr's nbr>, ...; ..."``, so a fact two hops from the linked
+node (a person's company's industry) is written out too, and the nearest facts come first,
+where a token limit does not cut them off.
 """
 from __future__ import annotations
 
@@ -36,28 +37,14 @@ def _neighbours(kg: KnowledgeGraph, node: int, max_neighbours: int, skip: set[st
     return out
 
 
-def node_neighbourhood(kg: KnowledgeGraph, node: int, max_neighbours: int = 8, hops: int = 1) -> list[str]:
+def node_neighbourhood(kg: KnowledgeGraph, node: int, max_neighbours: int = 8) -> list[str]:
     """Labels of up to ``max_neighbours`` distinct 1-hop neighbours of ``node``.
 
     Out-neighbours come first (a WordNet synset's hypernyms, a Freebase entity's types and
     attributes), then in-neighbours, each in the store's edge order; the node's own label and
-    repeats are skipped. With ``hops`` > 1 each label is followed by ``" (...)"`` holding that
-    neighbour's own neighbourhood one hop shorter (labels already written are not repeated).
+    repeats are skipped.
     """
-    if hops < 1:
-        raise ValueError(f"hops must be at least 1, got {hops}")
-    return _describe(kg, node, max_neighbours, hops, {kg.label(node)})
-
-
-def _describe(kg: KnowledgeGraph, node: int, max_neighbours: int, hops: int, skip: set[str]) -> list[str]:
-    nbrs = _neighbours(kg, node, max_neighbours, skip)
-    if hops == 1:
-        return [label for _, label in nbrs]
-    out = []
-    for j, label in nbrs:   # breadth first: this level's labels are all in ``skip`` before any deeper one
-        inner = _describe(kg, j, max_neighbours, hops - 1, skip)
-        out.append(f"{label} ({', '.join(inner)})" if inner else label)
-    return out
+    return [label for _, label in _neighbours(kg, node, max_neighbours, {kg.label(node)})]
 
 
 def verbalize(kg: KnowledgeGraph, mentions: Sequence, max_neighbours: int = 8, glosses: bool = False,
@@ -66,9 +53,13 @@ def verbalize(kg: KnowledgeGraph, mentions: Sequence, max_neighbours: int = 8, g
 
     With ``glosses`` each linked node is written ``"<node> (<description>)"`` when it has a
     description (a WordNet synset's gloss): the text the fused model's node features encode.
-    ``hops`` as :func:`node_neighbourhood`.
+    With ``hops`` > 1 each neighbour written at one hop is then described the same way, up to
+    ``hops`` from the linked nodes, breadth first; a label is written once, so deeper levels
+    add only what is new.
     """
-    parts, done = [], set()
+    if hops < 1:
+        raise ValueError(f"hops must be at least 1, got {hops}")
+    parts, done, frontier = [], set(), []
     for m in mentions:
         if m.node is None or m.node in done:
             continue
@@ -77,8 +68,18 @@ def verbalize(kg: KnowledgeGraph, mentions: Sequence, max_neighbours: int = 8, g
         description = kg.description(m.node) if glosses else None
         if description:
             name = f"{name} ({description})"
-        nbrs = node_neighbourhood(kg, m.node, max_neighbours, hops)
-        parts.append(f"{name}: {', '.join(nbrs)}" if nbrs else name)
+        nbrs = _neighbours(kg, m.node, max_neighbours, {kg.label(m.node)})
+        parts.append(f"{name}: {', '.join(label for _, label in nbrs)}" if nbrs else name)
+        frontier += nbrs
+    written = {kg.label(n) for n in done} | {label for _, label in frontier}
+    for _ in range(hops - 1):
+        deeper = []
+        for node, label in frontier:
+            nbrs = _neighbours(kg, node, max_neighbours, written)
+            if nbrs:
+                parts.append(f"{label}: {', '.join(label for _, label in nbrs)}")
+                deeper += nbrs
+        frontier = deeper
     return "; ".join(parts)
 
 

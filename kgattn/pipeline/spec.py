@@ -147,7 +147,7 @@ class EvaluateSpec(Section):
     #: ``knowledge_as_text`` variant: neighbour labels appended per linked node (default 8), the
     #: token limit of its longer texts (default 128), whether each linked node's description
     #: (WordNet: its gloss) is appended too (default false), and how many hops of neighbours are
-    #: written out (default 1; 2 adds each neighbour's neighbours in brackets). Unset, they stay
+    #: written out (default 1; 2 then describes each neighbour the same way, breadth first). Unset, they stay
     #: out of the stage key, so specs written before these fields existed keep their run directories.
     text_neighbours: int | None = Field(None, ge=0)
     text_max_length: int | None = Field(None, gt=0)
