@@ -205,6 +205,14 @@ def test_report_summary_says_whether_the_fusion_beats_the_simpler_uses_of_the_gr
     summary = md.split("## Summary")[1].split("##")[0]
     assert "the graph helps" in summary and verdict in summary
     assert "graph features only" in summary and "knowledge as text" in summary
+    assert "hop(s)" not in summary   # the reach of each is unknown here: no advice about it
+    # Knowledge as text that wrote out fewer hops than the fused model read: the summary says so.
+    metrics = {**summarize(study, n_train=30, bootstrap=300, permutations=100),
+               "knowledge_reach": {"text_hops": 1, "graph_hops": 2}}
+    md, _ = render_markdown(metrics, [], "unit")
+    assert "wrote out 1 hop(s) of the graph where the fused model read 2: set `evaluate.text_hops: 2`" in md
+    metrics["knowledge_reach"] = {"text_hops": 2, "graph_hops": 2}
+    assert "hop(s)" not in render_markdown(metrics, [], "unit")[0]
     # Without a knowledge baseline the summary says nothing about the fusion's cost.
     plain = run_study(hooks, _examples(30, "tr"), None, _examples(600, "te"), variants=["full", "no_graph"], seeds=[0])
     md, _ = render_markdown(summarize(plain, n_train=30, bootstrap=300, permutations=100), [], "unit")

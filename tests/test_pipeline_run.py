@@ -214,6 +214,8 @@ def test_knowledge_baselines_are_trained_and_compared_with_the_full_model(tmp_pa
     task = metrics["tasks"]["label"]
     assert set(task["variants"]) == {"full", "no_graph", "knowledge_as_text", "graph_features"}
     assert {"full_vs_knowledge_as_text", "full_vs_graph_features"} <= set(task["paired"])
+    # The report compares how far each model reached: 1 hop written out, the features' default 2 read.
+    assert metrics["knowledge_reach"] == {"text_hops": 1, "graph_hops": 2}
     text_run = [p for p in components.trained if p.get("max_length") == 96]
     assert len(text_run) == 1 and text_run[0]["use_graph"] is False
     assert [p for p in components.trained if p.get("fusion") == "bag"][0]["use_graph"] is True

@@ -31,7 +31,7 @@ def _side_of_zero(interval: dict) -> int:
     return 1 if interval["low"] > 0 else -1 if interval["high"] < 0 else 0
 
 
-def _headline(task: str, tm: dict) -> str | None:
+def _headline(task: str, tm: dict, reach: dict | None = None) -> str | None:
     paired = tm["paired"].get("full_vs_no_graph")
     if paired is None:
         return None
@@ -40,12 +40,17 @@ def _headline(task: str, tm: dict) -> str | None:
     verdict = {1: "the graph helps", -1: "the graph hurts", 0: "no difference can be claimed"}[_side_of_zero(b)]
     return (f"**{task}**: full − no-graph accuracy = {diff} points "
             f"({b['confidence']:.0%} CI [{lo}, {hi}], permutation p = {_p(perm['p_value'])}, "
-            f"n = {b['n']}): {verdict}." + _fusion_verdict(tm))
+            f"n = {b['n']}): {verdict}." + _fusion_verdict(tm, reach))
 
 
-def _fusion_verdict(tm: dict) -> str:
+def _fusion_verdict(tm: dict, reach: dict | None = None) -> str:
     """Whether the fusion is worth its cost: the full model against each simpler use of the same
-    graph that was run (knowledge as text, graph features), by the same paired interval."""
+    graph that was run (knowledge as text, graph features), by the same paired interval.
+
+    ``reach``: ``{"text_hops", "graph_hops"}``, how far from the linked nodes knowledge as text
+    wrote the graph out and how far the fused model's subgraph reached; when the text reached
+    less, the verdict says so (the fused model's lead may be only that, session 13 of
+    ``benchmarks/RESULTS.md``: on the quickstart 2 hops of text beat the fusion)."""
     rows = [(variant_title(name).split(" (")[0], tm["paired"][f"full_vs_{name}"]["bootstrap"])
             for name in knowledge_baselines() if f"full_vs_{name}" in tm["paired"]]
     if not rows:
@@ -60,7 +65,11 @@ def _fusion_verdict(tm: dict) -> str:
                    "suffices")
     else:
         verdict = "the fusion beat every simpler use of the graph that was run"
-    return f" Full − simpler uses of the graph: {diffs}: {verdict}."
+    note = ""
+    if reach and "full_vs_knowledge_as_text" in tm["paired"] and reach["text_hops"] < reach["graph_hops"]:
+        note = (f" Knowledge as text wrote out {reach['text_hops']} hop(s) of the graph where the fused model "
+                f"read {reach['graph_hops']}: set `evaluate.text_hops: {reach['graph_hops']}` to compare like with like.")
+    return f" Full − simpler uses of the graph: {diffs}: {verdict}.{note}"
 
 
 def _slice_lines(slices: dict | None, marks: list[str] | None = None) -> list[str]:
@@ -97,7 +106,7 @@ def render_markdown(metrics: dict, examples: list[dict], title: str) -> tuple[st
                      f"linked entity mentions of {pseudo['replaced_nodes']} entities renamed in every split; "
                      f"{pseudo['leaked_surfaces']} original names still written (unlinked occurrences)")
     lines += [f"- {f}" for f in facts] + [""]
-    heads = [h for t, tm in metrics["tasks"].items() if (h := _headline(t, tm))]
+    heads = [h for t, tm in metrics["tasks"].items() if (h := _headline(t, tm, metrics.get("knowledge_reach")))]
     if heads:
         lines += ["## Summary", ""] + [f"- {h}" for h in heads] + [""]
     for task, tm in metrics["tasks"].items():

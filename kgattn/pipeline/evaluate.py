@@ -124,6 +124,8 @@ def evaluate_stage(ctx: Context) -> dict:
     metrics = summarize(study, n_train=len(train), bootstrap=es.bootstrap, permutations=es.permutations,
                         confidence=es.confidence, seed=0)
     metrics["split"] = es.split
+    if "knowledge_as_text" in es.variants:   # how far each model reached into the graph (the report compares)
+        metrics["knowledge_reach"] = {"text_hops": es.text_option("text_hops"), "graph_hops": ctx.spec.features.hops}
     # With focus_marks the graph holds the marked span's nodes only, so "linked" means that span is linked.
     marks = ctx.spec.features.focus_marks
     focused = lambda d: [focus_mentions(t, ms, marks) for t, ms in zip(d.texts, d.mentions)]  # noqa: E731
