@@ -213,6 +213,8 @@ def test_report_summary_says_whether_the_fusion_beats_the_simpler_uses_of_the_gr
     assert "wrote out 1 hop(s) of the graph where the fused model read 2: set `evaluate.text_hops: 2`" in md
     metrics["knowledge_reach"] = {"text_hops": 2, "graph_hops": 2}
     assert "hop(s)" not in render_markdown(metrics, [], "unit")[0]
+    metrics["knowledge_reach"] = {"text_hops": 1, "graph_hops": 5}   # advice within what a spec accepts
+    assert "set `evaluate.text_hops: 3`" in render_markdown(metrics, [], "unit")[0]
     # Without a knowledge baseline the summary says nothing about the fusion's cost.
     plain = run_study(hooks, _examples(30, "tr"), None, _examples(600, "te"), variants=["full", "no_graph"], seeds=[0])
     md, _ = render_markdown(summarize(plain, n_train=30, bootstrap=300, permutations=100), [], "unit")

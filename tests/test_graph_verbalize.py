@@ -37,8 +37,9 @@ def test_more_hops_describe_the_neighbours_breadth_first_without_repeats(kg):
     assert verbalize(kg, both, max_neighbours=1, hops=2) == "dog: canine; cat: feline; canine: carnivore"
     out = knowledge_as_text(["a puppy"], [linked], kg, hops=2)
     assert out == [f"a puppy{SEPARATOR}puppy: dog; dog: canine"]
-    with pytest.raises(ValueError, match="hops must be at least 1"):
-        verbalize(kg, linked, hops=0)
+    for hops in (0, 4):
+        with pytest.raises(ValueError, match="hops must be between 1 and 3"):
+            verbalize(kg, linked, hops=hops)
 
 
 def test_verbalize_skips_nil_and_repeated_nodes(kg):

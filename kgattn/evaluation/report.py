@@ -11,6 +11,7 @@ from typing import Any
 
 from kgattn.evaluation import plots
 from kgattn.evaluation.variants import knowledge_baselines, ordered_variants, variant_title
+from kgattn.graph.verbalize import MAX_HOPS
 from kgattn.persistence import atomic_path, write_json
 
 
@@ -66,9 +67,10 @@ def _fusion_verdict(tm: dict, reach: dict | None = None) -> str:
     else:
         verdict = "the fusion beat every simpler use of the graph that was run"
     note = ""
-    if reach and "full_vs_knowledge_as_text" in tm["paired"] and reach["text_hops"] < reach["graph_hops"]:
+    if reach and "full_vs_knowledge_as_text" in tm["paired"] and reach["text_hops"] < min(reach["graph_hops"], MAX_HOPS):
         note = (f" Knowledge as text wrote out {reach['text_hops']} hop(s) of the graph where the fused model "
-                f"read {reach['graph_hops']}: set `evaluate.text_hops: {reach['graph_hops']}` to compare like with like.")
+                f"read {reach['graph_hops']}: set `evaluate.text_hops: {min(reach['graph_hops'], MAX_HOPS)}` "
+                "to compare like with like.")
     return f" Full − simpler uses of the graph: {diffs}: {verdict}.{note}"
 
 

@@ -17,6 +17,8 @@ from kgattn.graph.store import KnowledgeGraph
 
 #: Between the original text and the appended knowledge.
 SEPARATOR = " | "
+#: The most hops written out: each hop multiplies the text by up to ``max_neighbours``.
+MAX_HOPS = 3
 
 
 def _neighbours(kg: KnowledgeGraph, node: int, max_neighbours: int, skip: set[str]) -> list[tuple[int, str]]:
@@ -57,8 +59,8 @@ def verbalize(kg: KnowledgeGraph, mentions: Sequence, max_neighbours: int = 8, g
     ``hops`` from the linked nodes, breadth first; a label is written once, so deeper levels
     add only what is new.
     """
-    if hops < 1:
-        raise ValueError(f"hops must be at least 1, got {hops}")
+    if not 1 <= hops <= MAX_HOPS:
+        raise ValueError(f"hops must be between 1 and {MAX_HOPS}, got {hops}")
     parts, done, frontier = [], set(), []
     for m in mentions:
         if m.node is None or m.node in done:

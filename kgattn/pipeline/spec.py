@@ -25,6 +25,7 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 
 from kgattn.errors import ConfigError
 from kgattn.evaluation.variants import DefaultVariants, check_variant_name
+from kgattn.graph.verbalize import MAX_HOPS
 from kgattn.specs.graph import KGSourceSpec, KGSpec  # noqa: F401 (part of the spec schema)
 from kgattn.specs.linker import LinkerSpec
 from kgattn.specs.base import PathValue, Section, expand_vars, schema_section
@@ -152,7 +153,7 @@ class EvaluateSpec(Section):
     text_neighbours: int | None = Field(None, ge=0)
     text_max_length: int | None = Field(None, gt=0)
     text_glosses: bool | None = None
-    text_hops: int | None = Field(None, ge=1, le=3)
+    text_hops: int | None = Field(None, ge=1, le=MAX_HOPS)
 
     #: Pseudonymised evaluation (:func:`kgattn.evaluation.pseudonymize.pseudonymize`): every variant
     #: is trained and scored on texts whose linked entity mentions carry invented names
