@@ -67,10 +67,10 @@ def _fusion_verdict(tm: dict, reach: dict | None = None) -> str:
     else:
         verdict = "the fusion beat every simpler use of the graph that was run"
     note = ""
-    if reach and "full_vs_knowledge_as_text" in tm["paired"] and reach["text_hops"] < min(reach["graph_hops"], MAX_HOPS):
+    like_for_like = min(reach["graph_hops"], MAX_HOPS) if reach else 0   # the most hops a spec may ask for
+    if "full_vs_knowledge_as_text" in tm["paired"] and reach and reach["text_hops"] < like_for_like:
         note = (f" Knowledge as text wrote out {reach['text_hops']} hop(s) of the graph where the fused model "
-                f"read {reach['graph_hops']}: set `evaluate.text_hops: {min(reach['graph_hops'], MAX_HOPS)}` "
-                "to compare like with like.")
+                f"read {reach['graph_hops']}: set `evaluate.text_hops: {like_for_like}` to compare like with like.")
     return f" Full − simpler uses of the graph: {diffs}: {verdict}.{note}"
 
 

@@ -71,18 +71,24 @@ def verbalize(kg: KnowledgeGraph, mentions: Sequence, max_neighbours: int = 8, g
         if description:
             name = f"{name} ({description})"
         nbrs = _neighbours(kg, m.node, max_neighbours, {kg.label(m.node)})
-        parts.append(f"{name}: {', '.join(label for _, label in nbrs)}" if nbrs else name)
+        parts.append(f"{name}: {_joined(nbrs)}" if nbrs else name)
         frontier += nbrs
+    if hops == 1:
+        return "; ".join(parts)
     written = {kg.label(n) for n in done} | {label for _, label in frontier}
     for _ in range(hops - 1):
         deeper = []
-        for node, label in frontier:
+        for node, name in frontier:
             nbrs = _neighbours(kg, node, max_neighbours, written)
             if nbrs:
-                parts.append(f"{label}: {', '.join(label for _, label in nbrs)}")
+                parts.append(f"{name}: {_joined(nbrs)}")
                 deeper += nbrs
         frontier = deeper
     return "; ".join(parts)
+
+
+def _joined(nbrs: list[tuple[int, str]]) -> str:
+    return ", ".join(label for _, label in nbrs)
 
 
 def knowledge_as_text(texts: Sequence[str], mentions: Sequence[Sequence], kg: KnowledgeGraph,
