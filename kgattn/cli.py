@@ -87,13 +87,17 @@ PipelineArg = Annotated[Path, typer.Argument(help="Pipeline spec (YAML), e.g. pi
 RunDirOpt = Annotated[Optional[Path], typer.Option(
     "--run-dir", help="Run directory to use instead of <run_root>/<name>-<config hash>.")]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")]
+SetOpt = Annotated[Optional[list[str]], typer.Option(
+    "--set", help="Override one spec key, e.g. --set train.seed=1 --set 'evaluate.seeds=[1]' "
+                  "(repeatable; the value is read as YAML; same run directory as a spec that says it).",
+    show_default=False)]
 
 
-def _spec_text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+def _load(pipeline: Path, overrides: list[str] | None):
+    """The spec with its ``extends`` chain and ``--set`` overrides, and where each key came from."""
+    from kgattn.pipeline.spec import read_spec
+
+    return read_spec(pipeline, overrides or ())
 
 
 def _command() -> str:
@@ -101,15 +105,14 @@ def _command() -> str:
 
 
 def _run(pipeline: Path, stages: list[str] | None, run_dir: Path | None, progress: bool,
-         force: list[str] = (), spec=None) -> None:
+         force: list[str] = (), overrides: list[str] | None = None, loaded=None) -> None:
     from kgattn.pipeline.check import require_resources
     from kgattn.pipeline.runner import run_pipeline
-    from kgattn.pipeline.spec import load_spec
 
-    spec = spec or load_spec(pipeline)
+    spec, sources = loaded or _load(pipeline, overrides)
     # Missing files, an unresolvable backbone, an output over an input: refused in a second,
     # before the graph is imported or a text linked.
-    require_resources(spec, pipeline, _spec_text(pipeline))
+    require_resources(spec, pipeline, sources)
     result = run_pipeline(spec, stages=stages, run_dir=run_dir, components=COMPONENTS, progress=progress,
                           force=force, command=_command())
     from kgattn.pipeline.rundir import dist_info
@@ -152,7 +155,7 @@ def run(pipeline: PipelineArg,
         force: Annotated[Optional[str], typer.Option(
             "--force", help="Comma-separated stages to rerun from scratch even if finished; "
                             "what they replace is moved to <stage>.previous/ in the run directory.")] = None,
-        progress: ProgressOpt = True) -> None:
+        overrides: SetOpt = None, progress: ProgressOpt = True) -> None:
     """Run a pipeline: link -> train -> evaluate -> predict.
 
     Artifacts go to runs/<name>-<config hash>/; a rerun skips finished stages and an
@@ -160,33 +163,36 @@ def run(pipeline: PipelineArg,
     `torchrun --nproc_per_node N $(which kgattn) run SPEC` (DDP training; link and predict
     shards split across ranks).
     """
-    _run(pipeline, _stage_list(stages), run_dir, progress, _stage_list(force) or ())
+    _run(pipeline, _stage_list(stages), run_dir, progress, _stage_list(force) or (), overrides)
 
 
 @app.command()
 @_user_errors
-def link(pipeline: PipelineArg, run_dir: RunDirOpt = None, progress: ProgressOpt = True) -> None:
+def link(pipeline: PipelineArg, run_dir: RunDirOpt = None, overrides: SetOpt = None,
+             progress: ProgressOpt = True) -> None:
     """Link the corpus to the graph: writes link/linked.parquet and link/stats.json."""
-    _run(pipeline, ["link"], run_dir, progress)
+    _run(pipeline, ["link"], run_dir, progress, overrides=overrides)
 
 
 @app.command()
 @_user_errors
-def train(pipeline: PipelineArg, run_dir: RunDirOpt = None, progress: ProgressOpt = True) -> None:
+def train(pipeline: PipelineArg, run_dir: RunDirOpt = None, overrides: SetOpt = None,
+              progress: ProgressOpt = True) -> None:
     """Train the classifier on the train split (links first if needed): writes train/model/."""
-    _run(pipeline, ["train"], run_dir, progress)
+    _run(pipeline, ["train"], run_dir, progress, overrides=overrides)
 
 
 @app.command()
 @_user_errors
-def evaluate(pipeline: PipelineArg, run_dir: RunDirOpt = None, progress: ProgressOpt = True) -> None:
+def evaluate(pipeline: PipelineArg, run_dir: RunDirOpt = None, overrides: SetOpt = None,
+                 progress: ProgressOpt = True) -> None:
     """Evaluate with and without the graph: writes evaluate/metrics.json, report.md, report.html.
 
     Trains per seed the full model, a no-graph model and a shuffled-graph control, and also
     evaluates the full model with the graph removed at inference; paired bootstrap intervals
     and p-values compare them, learning curves cover the configured training sizes.
     """
-    _run(pipeline, ["evaluate"], run_dir, progress)
+    _run(pipeline, ["evaluate"], run_dir, progress, overrides=overrides)
 
 
 @app.command()
@@ -201,15 +207,15 @@ def predict(pipeline: PipelineArg,
             text_column: Annotated[str, typer.Option(help="Text column of --input.")] = "text",
             id_column: Annotated[Optional[str], typer.Option(
                 help="Id column of --input (empty: number the rows).")] = "id",
-            run_dir: RunDirOpt = None, progress: ProgressOpt = True) -> None:
+            run_dir: RunDirOpt = None, overrides: SetOpt = None, progress: ProgressOpt = True) -> None:
     """Predict with the trained model (trains first if needed), streaming in shards.
 
     One output row per input row: id, label per task, probabilities, linked entities, top
     attended nodes. Interrupted runs resume at the last finished shard.
     """
-    from kgattn.pipeline.spec import PredictInputSpec, load_spec
+    from kgattn.pipeline.spec import PredictInputSpec
 
-    spec = load_spec(pipeline)
+    spec, sources = _load(pipeline, overrides)
     update = {}
     if input:
         update["input"] = PredictInputSpec(paths=[p.resolve() for p in input], text_column=text_column,
@@ -229,12 +235,12 @@ def predict(pipeline: PipelineArg,
         conflicts = output_conflicts(spec)
         if conflicts:   # named by the option the user typed, not by a line of the spec
             raise ConfigError("--output: " + conflicts[0].split(": ", 1)[1])
-    _run(pipeline, ["predict"], run_dir, progress, spec=spec)
+    _run(pipeline, ["predict"], run_dir, progress, loaded=(spec, sources))
 
 
 @app.command()
 @_user_errors
-def check(pipeline: PipelineArg) -> None:
+def check(pipeline: PipelineArg, overrides: SetOpt = None) -> None:
     """Validate a pipeline spec and what a run needs, and print its run directory and stage keys.
 
     Checks in a second, before any linking: the keys and values, the graph source, the corpus
@@ -242,10 +248,9 @@ def check(pipeline: PipelineArg) -> None:
     prediction output is not an input. Exit 2 with one error line naming each problem's key.
     """
     from kgattn.pipeline.check import require_resources
-    from kgattn.pipeline.spec import load_spec
 
-    spec = load_spec(pipeline)
-    require_resources(spec, pipeline, _spec_text(pipeline))
+    spec, sources = _load(pipeline, overrides)
+    require_resources(spec, pipeline, sources)
     typer.echo(f"{pipeline}: valid")
     typer.echo(f"run directory: {Path(spec.run_root) / f'{spec.name}-{spec.config_hash}'}")
     for stage in ("link", "train", "evaluate", "predict"):
@@ -386,11 +391,11 @@ def corpus_prepare(dataset: Annotated[str, typer.Argument(help="trec or conll200
 @_user_errors
 def pretrain(spec: Annotated[Path, typer.Argument(help="Pretrain spec (YAML).", show_default=False)],
              force: Annotated[bool, typer.Option("--force", help="Start over (keeps still-valid linked shards).")]
-             = False) -> None:
+             = False, overrides: SetOpt = None) -> None:
     """Pretrain the backbone, GNN and fusion on unlabelled linked text; prints the pretrained directory."""
     from kgattn.pretraining.cli import pretrain_command
 
-    pretrain_command(spec, force=force)
+    pretrain_command(spec, force=force, overrides=overrides or ())
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

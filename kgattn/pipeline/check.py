@@ -15,16 +15,13 @@ from pathlib import Path
 from kgattn.errors import ConfigError, KGAttnError
 from kgattn.pipeline.corpus import resolve_paths
 from kgattn.pipeline.predict import output_conflicts
-from kgattn.specs.yamlio import key_line
+from kgattn.specs.yamlio import located
 
 
-def _where(key: str, source: str | None) -> str:
-    """``key 'a.b.0'`` and, when the YAML text is given and holds it, `` (line N)``."""
-    if source is None:
-        return f"key '{key}'"
+def _where(key: str, source) -> str:
+    """``key 'a.b.0'`` and, when ``source`` (YAML text or SpecSources) holds it, where it was written."""
     loc = tuple(int(p) if p.isdigit() else p for p in key.split("."))
-    line = key_line(source, loc)
-    return f"key '{key}'" + (f" (line {line})" if line else "")
+    return f"key '{key}'" + located(source, loc)
 
 
 def _graph_problems(spec) -> list[tuple[str, str]]:

@@ -18,9 +18,8 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Sequence
 
-import yaml
 from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from kgattn.errors import ConfigError
@@ -29,7 +28,8 @@ from kgattn.graph.verbalize import MAX_HOPS
 from kgattn.specs.graph import KGSourceSpec, KGSpec  # noqa: F401 (part of the spec schema)
 from kgattn.specs.linker import LinkerSpec
 from kgattn.specs.base import PathValue, Section, expand_vars, schema_section
-from kgattn.specs.yamlio import UniqueKeyLoader, format_errors
+from kgattn.specs.compose import SpecSources, compose
+from kgattn.specs.yamlio import format_errors
 
 #: An evaluation variant: a name in the registry kgattn.evaluation.variants; ALL_VARIANTS: its defaults.
 Variant = Annotated[str, AfterValidator(check_variant_name)]
@@ -224,7 +224,7 @@ class PredictSpec(Section):
 
 
 class PipelineSpec(Section):
-    """A whole pipeline. ``source`` (the YAML path) is set by :func:`load_spec`, not by users."""
+    """A whole pipeline, as one YAML file (or a chain of them, see :mod:`kgattn.specs.compose`) gives it."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str = ""
@@ -274,8 +274,9 @@ class PipelineSpec(Section):
 
 
 def parse_spec(data: Any, base_dir: str | Path | None = None, path: str | Path | None = None,
-               source: str | None = None) -> PipelineSpec:
-    """Validate a spec given as a dict; ``base_dir`` resolves relative paths."""
+               source: str | SpecSources | None = None) -> PipelineSpec:
+    """Validate a spec given as a dict; ``base_dir`` resolves relative paths; ``source`` (the YAML
+    text, or a composed spec's :class:`SpecSources`) lets errors name the line of the bad key."""
     if not isinstance(data, dict):
         raise ConfigError(f"{path or 'spec'}: a pipeline spec must be a mapping of sections, "
                           f"got {type(data).__name__}")
@@ -286,19 +287,16 @@ def parse_spec(data: Any, base_dir: str | Path | None = None, path: str | Path |
         raise ConfigError(format_errors(exc, Path(path) if path else None, source)) from None
 
 
-def load_spec(path: str | Path) -> PipelineSpec:
-    """Read and validate a pipeline YAML; every problem is a ConfigError naming file and key."""
+def read_spec(path: str | Path, overrides: Sequence[str] = ()) -> tuple[PipelineSpec, SpecSources]:
+    """Read and validate a pipeline YAML with its ``extends`` chain and ``--set`` overrides
+    (:mod:`kgattn.specs.compose`); every problem is a ConfigError naming file, key and line.
+    Also returns where each key was written, for later errors (see :func:`check_resources`)."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: pipeline spec file does not exist")
-    try:
-        source = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        data = yaml.load(source, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}:{where} invalid YAML: {getattr(exc, 'problem', exc)}") from None
-    return parse_spec(data, base_dir=path.resolve().parent, path=path, source=source)
+    composed = compose(path, PipelineSpec, overrides)
+    spec = parse_spec(composed.data, base_dir=path.resolve().parent, path=path, source=composed.sources)
+    return spec, composed.sources
+
+
+def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> PipelineSpec:
+    """Read and validate a pipeline YAML (see :func:`read_spec`)."""
+    return read_spec(path, overrides)[0]

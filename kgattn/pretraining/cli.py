@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Sequence
 
 
-def pretrain_command(spec_path: str | Path, force: bool = False) -> Path:
+def pretrain_command(spec_path: str | Path, force: bool = False, overrides: Sequence[str] = ()) -> Path:
     """Pretrain as ``spec_path`` says (resuming a killed run); print a short summary on stderr
     and the pretrained directory as the last line on stdout. Returns the directory."""
     from kgattn.pretraining.corpus import dist_info
     from kgattn.pretraining.run import pretrain
     from kgattn.pretraining.spec import load_pretrain_spec
 
-    spec = load_pretrain_spec(spec_path)
+    spec = load_pretrain_spec(spec_path, overrides)
     result = pretrain(spec, force=force)
     if dist_info()[0] != 0:
         return result.directory

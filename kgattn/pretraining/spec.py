@@ -18,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Sequence
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from kgattn.errors import ConfigError
 from kgattn.specs.base import PathValue, Section, schema_section
+from kgattn.specs.compose import SpecSources, compose
 from kgattn.specs.graph import KGSpec
 from kgattn.specs.linker import LinkerSpec
 from kgattn.specs.yamlio import format_errors
@@ -138,9 +138,9 @@ class PretrainSpec(Section):
 
 
 def parse_pretrain_spec(data: Any, source: str | Path = "<spec>", base_dir: str | Path | None = None,
-                        text: str | None = None) -> PretrainSpec:
+                        text: str | SpecSources | None = None) -> PretrainSpec:
     """Validate a spec given as a mapping; errors name ``source``, the dotted key and, given the
-    YAML ``text``, its line."""
+    YAML ``text`` (or a composed spec's :class:`SpecSources`), where it was written."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a pretrain spec must be a mapping with name, kg, corpus, pretrain")
     try:
@@ -151,19 +151,9 @@ def parse_pretrain_spec(data: Any, source: str | Path = "<spec>", base_dir: str 
         raise ConfigError(f"{source}: {exc}") from None
 
 
-def load_pretrain_spec(path: str | Path) -> PretrainSpec:
-    """Read and validate a pretrain spec YAML file."""
+def load_pretrain_spec(path: str | Path, overrides: Sequence[str] = ()) -> PretrainSpec:
+    """Read and validate a pretrain spec YAML file, with its ``extends`` chain and ``--set``
+    overrides (:mod:`kgattn.specs.compose`, as for pipeline specs)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: spec file does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the spec ({exc})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return parse_pretrain_spec(data, path, base_dir=path.resolve().parent, text=text)
+    composed = compose(path, PretrainSpec, overrides, what="pretrain spec")
+    return parse_pretrain_spec(composed.data, path, base_dir=path.resolve().parent, text=composed.sources)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, create_model, model_serializer, \
     model_validator
+from pydantic.fields import FieldInfo
 
 from kgattn.errors import ConfigError
 from kgattn.paths import data_dir
@@ -44,6 +46,60 @@ def _path(value: Any, info: ValidationInfo) -> Any:
 
 #: A filesystem path: env vars and ``~`` expanded, relative paths resolved against the spec file.
 PathValue = Annotated[Path, BeforeValidator(_path)]
+
+
+def _relocated(value: Any, base: Path, relative_to: Path | None) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        if Path(expand_vars(value)).is_absolute():
+            return value
+    except ValueError:     # an unset variable: left for validation to report
+        return value
+    if relative_to is None:
+        return os.path.abspath(base / value)
+    try:
+        return os.path.relpath(base / value, relative_to)
+    except ValueError:     # another drive (Windows): no relative path exists
+        return os.path.abspath(base / value)
+
+
+def relocate_paths(data: Any, annotation: Any, base: Path, relative_to: Path | None = None) -> Any:
+    """``data`` (unvalidated YAML values for ``annotation``, a spec model or a type) with every
+    relative :data:`PathValue` string, meant relative to ``base``, rewritten relative to the folder
+    ``relative_to`` (absolute when it is None); nothing else changes.
+
+    So a mapping read from one file (a base spec, a ``--set``) can be merged into a spec read
+    from another folder. Written relative to that spec's folder, a path a user would spell the
+    same way there (``../data/x.csv``) gives the same spec, the same hash, the same run directory.
+    """
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        inner, *metadata = get_args(annotation)
+        if any(isinstance(m, BeforeValidator) and m.func is _path for m in metadata):
+            return _relocated(data, base, relative_to)
+        return relocate_paths(data, inner, base, relative_to)
+    if origin in (Union, UnionType):
+        for option in get_args(annotation):
+            moved = relocate_paths(data, option, base, relative_to)
+            if moved != data:
+                return moved
+        return data
+    if origin is list and isinstance(data, list):
+        (item,) = get_args(annotation) or (Any,)
+        return [relocate_paths(v, item, base, relative_to) for v in data]
+    if origin is dict and isinstance(data, dict):
+        value_type = (get_args(annotation) or (Any, Any))[1]
+        return {k: relocate_paths(v, value_type, base, relative_to) for k, v in data.items()}
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel) and isinstance(data, dict):
+        fields = annotation.model_fields
+        return {k: relocate_paths(v, _field_type(fields[k]), base, relative_to) if k in fields else v
+                for k, v in data.items()}
+    return data
+
+
+def _field_type(info: FieldInfo) -> Any:
+    return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
 
 
 class Section(BaseModel):

@@ -9,8 +9,9 @@ import yaml
 from pydantic import ValidationError
 
 
-def key_line(source: str, loc: tuple) -> int | None:
-    """The 1-based line of the dotted key ``loc`` in the YAML text, when it can be found."""
+def key_line(source: str, loc: tuple, exact: bool = False) -> int | None:
+    """The 1-based line of the dotted key ``loc`` in the YAML text, when it can be found; else the
+    line of its nearest enclosing key that is there (``None`` instead when ``exact``)."""
     try:
         node = yaml.compose(source)
     except yaml.YAMLError:
@@ -23,18 +24,31 @@ def key_line(source: str, loc: tuple) -> int | None:
                     line, node = key.start_mark.line + 1, value
                     break
             else:
-                return line
+                return None if exact else line
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
             line = node.start_mark.line + 1
         else:
-            return line
+            return None if exact else line
     return line
 
 
-def format_errors(exc: ValidationError, path: Path | None, source: str | None, what: str = "pipeline spec") -> str:
-    """One message for every problem: ``key 'a.b' (line N): message`` (the line when ``source``, the
-    YAML text, is given); a schema check's ``[key]`` prefix becomes the last part of the key."""
+def located(source, loc: tuple) -> str:
+    """`` (line N)`` for ``loc`` in ``source``: the YAML text of one file, or an object with a
+    ``where(loc)`` method (:class:`kgattn.specs.compose.SpecSources`: a spec with its bases and
+    overrides, which names the file or ``--set`` too); ``""`` when unknown."""
+    if source is None:
+        return ""
+    if hasattr(source, "where"):
+        return source.where(loc)
+    line = key_line(source, loc)
+    return f" (line {line})" if line else ""
+
+
+def format_errors(exc: ValidationError, path: Path | None, source, what: str = "pipeline spec") -> str:
+    """One message for every problem: ``key 'a.b' (line N): message`` (where the key was written
+    when ``source`` is given, see :func:`located`); a schema check's ``[key]`` prefix becomes the
+    last part of the key."""
     lines = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
@@ -43,10 +57,7 @@ def format_errors(exc: ValidationError, path: Path | None, source: str | None, w
         if schema_key:  # a schema's own check (SchemaSection) names the option at fault
             loc, message = (*loc, schema_key.group(1)), message[schema_key.end():]
         key = ".".join(str(p) for p in loc) or "(top level)"
-        where = ""
-        if source is not None:
-            line = key_line(source, loc)
-            where = f" (line {line})" if line else ""
+        where = located(source, loc)
         if err["type"] == "extra_forbidden":
             message = "unknown key"
         elif err["type"] == "missing":
