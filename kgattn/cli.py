@@ -240,7 +240,10 @@ def predict(pipeline: PipelineArg,
 
 @app.command()
 @_user_errors
-def check(pipeline: PipelineArg, overrides: SetOpt = None) -> None:
+def check(pipeline: PipelineArg, overrides: SetOpt = None,
+          show: Annotated[bool, typer.Option(
+              "--show", help="Also print the whole spec as validated: its bases and --set merged in, "
+                             "every default and resolved path written out.")] = False) -> None:
     """Validate a pipeline spec and what a run needs, and print its run directory and stage keys.
 
     Checks in a second, before any linking: the keys and values, the graph source, the corpus
@@ -251,6 +254,10 @@ def check(pipeline: PipelineArg, overrides: SetOpt = None) -> None:
 
     spec, sources = _load(pipeline, overrides)
     require_resources(spec, pipeline, sources)
+    if show:
+        import yaml
+
+        typer.echo(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False).rstrip())
     typer.echo(f"{pipeline}: valid")
     typer.echo(f"run directory: {Path(spec.run_root) / f'{spec.name}-{spec.config_hash}'}")
     for stage in ("link", "train", "evaluate", "predict"):

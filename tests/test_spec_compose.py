@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 import kgattn.cli as cli
@@ -141,6 +142,11 @@ def test_cli_set_gives_the_run_directory_of_the_spec_that_says_it(tmp_path):
             for r in (by_set, by_file, plain)]
     assert by_set.exit_code == by_file.exit_code == 0, by_set.output + by_file.output
     assert keys[0] == keys[1] and keys[0] != keys[2]
+    shown = runner.invoke(cli.app, ["check", str(seeded), "--show"])
+    assert shown.exit_code == 0, shown.output
+    written_out = yaml.safe_load(shown.output.split(f"{seeded}: valid")[0])
+    assert written_out["train"]["seed"] == 5 and written_out["train"]["max_epochs"] == 4
+    assert load_spec(_write(tmp_path / "shown.yaml", yaml.safe_dump(written_out))) == load_spec(seeded)
     bad = runner.invoke(cli.app, ["check", str(spec), "--set", "train.epochs=3"])
     assert bad.exit_code == 2 and "key 'train.epochs' (--set train.epochs=3): unknown key" in bad.output
     assert "Traceback" not in bad.output
