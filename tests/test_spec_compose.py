@@ -112,6 +112,10 @@ def test_a_bad_value_is_named_where_it_was_written(tmp_path):
     with pytest.raises(ConfigError, match=r"key 'train.bogus' \(--set train.bogus=1\): unknown key"):
         load_spec(child, ["train.bogus=1"])
     assert base.read_text() == BASE and child.read_text() == "extends: base.yaml\nname: child\n"
+    # A mapping given by --set merges: a bad key it did not name is still the file's.
+    _write(tmp_path / "base.yaml", BASE.replace("max_epochs: 4", "max_epochs: 0"))
+    with pytest.raises(ConfigError, match=rf"key 'train.max_epochs' \({re.escape(str(base))} line 7\)"):
+        load_spec(child, ["train={seed: 3}"])
 
 
 def test_overrides_are_yaml_values_on_dotted_keys(tmp_path):

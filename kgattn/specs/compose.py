@@ -47,12 +47,12 @@ class SpecSources:
     path: Path
     text: str
     bases: list[tuple[Path, str]] = field(default_factory=list)      # nearest first
-    overrides: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
+    overrides: list[tuple[dict[str, Any], str]] = field(default_factory=list)   # (nested value, as given)
 
     def where(self, loc: Sequence[str | int]) -> str:
         loc = tuple(loc)
-        for keys, given in reversed(self.overrides):      # the last --set of a key wins
-            if tuple(str(p) for p in loc[:len(keys)]) == keys:
+        for layer, given in reversed(self.overrides):      # the last --set of a key wins
+            if _sets(layer, loc):
                 return f" (--set {given})"
         for i, (path, text) in enumerate([(self.path, self.text), *self.bases]):
             line = key_line(text, loc, exact=True)
@@ -60,6 +60,18 @@ class SpecSources:
                 return f" (line {line})" if i == 0 else f" ({path} line {line})"
         line = key_line(self.text, loc)   # a missing key: the nearest enclosing key of the spec given
         return f" (line {line})" if line else ""
+
+
+def _sets(layer: Any, loc: tuple) -> bool:
+    """Whether the override ``layer`` (a nested mapping) gave the value at ``loc``: it names the
+    key, or replaced a value above it (a mapping laid on a mapping replaces only its own keys)."""
+    for part in loc:
+        if not isinstance(layer, dict):
+            return True
+        if str(part) not in layer:
+            return False
+        layer = layer[str(part)]
+    return True
 
 
 @dataclass
@@ -179,5 +191,5 @@ def compose(path: str | Path, model: type[BaseModel], overrides: Sequence[str] =
         _check_mapping_path(data, keys, given)
         layer = relocate_paths(_nested(keys, value), model, Path(os.getcwd()))
         data = merge(data, layer)
-        sources.overrides.append((keys, given))
+        sources.overrides.append((layer, given))
     return ComposedSpec(data, sources)
