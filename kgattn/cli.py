@@ -169,7 +169,7 @@ def run(pipeline: PipelineArg,
 @app.command()
 @_user_errors
 def link(pipeline: PipelineArg, run_dir: RunDirOpt = None, overrides: SetOpt = None,
-             progress: ProgressOpt = True) -> None:
+         progress: ProgressOpt = True) -> None:
     """Link the corpus to the graph: writes link/linked.parquet and link/stats.json."""
     _run(pipeline, ["link"], run_dir, progress, overrides=overrides)
 
@@ -177,7 +177,7 @@ def link(pipeline: PipelineArg, run_dir: RunDirOpt = None, overrides: SetOpt = N
 @app.command()
 @_user_errors
 def train(pipeline: PipelineArg, run_dir: RunDirOpt = None, overrides: SetOpt = None,
-              progress: ProgressOpt = True) -> None:
+          progress: ProgressOpt = True) -> None:
     """Train the classifier on the train split (links first if needed): writes train/model/."""
     _run(pipeline, ["train"], run_dir, progress, overrides=overrides)
 
@@ -185,7 +185,7 @@ def train(pipeline: PipelineArg, run_dir: RunDirOpt = None, overrides: SetOpt = 
 @app.command()
 @_user_errors
 def evaluate(pipeline: PipelineArg, run_dir: RunDirOpt = None, overrides: SetOpt = None,
-                 progress: ProgressOpt = True) -> None:
+             progress: ProgressOpt = True) -> None:
     """Evaluate with and without the graph: writes evaluate/metrics.json, report.md, report.html.
 
     Trains per seed the full model, a no-graph model and a shuffled-graph control, and also
